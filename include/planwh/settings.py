@@ -1,0 +1,141 @@
+"""The one configuration object, read from the environment and an optional ``.env`` file.
+
+Every knob the project has is here; nothing else reads ``os.environ`` for configuration.
+Variables (all optional; see ``.env.example``):
+
+``PLANWH_WAREHOUSE_URL``
+    SQLAlchemy/libpq URL of the warehouse (PostgreSQL 14+). Unset: an embedded PostgreSQL
+    server is started under the state folder.
+``PLANWH_NATIONAL_URL``
+    URL of the national shared database. Unset: database ``planwh_national`` on the same
+    server as the warehouse.
+``PLANWH_LANDING_DIR``
+    Where source files arrive, one sub-folder per source (default ``<project>/landing``).
+``PLANWH_STATE_DIR``
+    Local state: embedded server data, archive of received files, Airflow home, caches
+    (default ``<project>/.state``).
+``PLANWH_PSEUDONYM_KEY``
+    Secret key for the keyed hash (HMAC-SHA256) that pseudonymises trainees. Unset: a random
+    key is generated once and kept in ``<state>/pseudonym.key`` (mode 600).
+``AIRFLOW_HOME``
+    Airflow's home (default ``<state>/airflow``); local runs keep Airflow's metadata database
+    there.
+``PLANWH_EMBEDDED_PORT``
+    TCP port of the embedded server on 127.0.0.1 (default 54329; a free one is picked if taken).
+``PLANWH_MAX_FILE_MB``
+    Largest landing file accepted, in MiB (default 512).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EMBEDDED_DEFAULT_PORT = 54329
+WAREHOUSE_DB = "planwh"
+NATIONAL_DB = "planwh_national"
+
+
+class SettingsError(ValueError):
+    """A configuration value is present but unusable."""
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_url: str | None
+    national_url: str | None
+    landing_dir: Path
+    state_dir: Path
+    airflow_home: Path
+    embedded_port: int
+    max_file_bytes: int
+    pseudonym_key_value: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_embedded(self) -> bool:
+        return self.warehouse_url is None
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.state_dir / "archive"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.state_dir / "feedback"
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.state_dir / "pgdata"
+
+    @property
+    def pseudonym_key(self) -> bytes:
+        """The HMAC key; generated and kept in the state folder when not configured."""
+        if self.pseudonym_key_value:
+            return self.pseudonym_key_value.encode("utf-8")
+        key_file = self.state_dir / "pseudonym.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode("utf-8")
+
+    def with_overrides(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment) over ``.env``.
+
+    Values in the environment win over the ``.env`` file, as with docker compose.
+    """
+    env = dict(os.environ if environ is None else environ)
+    dotenv_file = dotenv_path or Path(env.get("PLANWH_DOTENV", PROJECT_ROOT / ".env"))
+    merged = {**_read_dotenv(dotenv_file), **env}
+
+    def path(name: str, default: Path) -> Path:
+        raw = merged.get(name, "").strip()
+        return Path(raw).expanduser().resolve() if raw else default
+
+    def integer(name: str, default: int) -> int:
+        raw = merged.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+        if value <= 0:
+            raise SettingsError(f"{name} must be positive, got {value}")
+        return value
+
+    def url(name: str) -> str | None:
+        raw = merged.get(name, "").strip()
+        if not raw:
+            return None
+        if not raw.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise SettingsError(f"{name} must be a PostgreSQL URL (postgresql://...), got {raw.split('@')[-1]!r}")
+        return raw
+
+    state_dir = path("PLANWH_STATE_DIR", PROJECT_ROOT / ".state")
+    return Settings(
+        warehouse_url=url("PLANWH_WAREHOUSE_URL"),
+        national_url=url("PLANWH_NATIONAL_URL"),
+        landing_dir=path("PLANWH_LANDING_DIR", PROJECT_ROOT / "landing"),
+        state_dir=state_dir,
+        airflow_home=path("AIRFLOW_HOME", state_dir / "airflow"),
+        embedded_port=integer("PLANWH_EMBEDDED_PORT", EMBEDDED_DEFAULT_PORT),
+        max_file_bytes=integer("PLANWH_MAX_FILE_MB", 512) * 1024 * 1024,
+        pseudonym_key_value=merged.get("PLANWH_PSEUDONYM_KEY") or None,
+    )
