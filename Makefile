@@ -1,0 +1,54 @@
+# Two commands for a newcomer: `make demo` (the pipeline end to end on the embedded
+# PostgreSQL) and `make test` (lint + the test suite). Both create the virtual environment
+# from the pinned lock on first use; nothing else needs to be installed but python3.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.8
+export PYTHONPATH :=
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export DO_NOT_TRACK := 1
+
+.PHONY: venv demo test lint test-fast lock seeds clean-state help
+
+help:
+	@echo "make demo   - run the pipeline end to end on sample data (embedded PostgreSQL)"
+	@echo "make test   - lint (ruff, sqlfluff) and run the test suite against real PostgreSQL"
+	@echo "make lock   - re-resolve requirements.txt into requirements.lock"
+	@echo "make seeds  - regenerate the reference seeds from the province packages"
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/planwh demo
+
+lint: venv
+	$(BIN)/ruff check include dags tests
+	$(BIN)/sqlfluff lint dbt_project --processes 2
+
+test: lint
+	$(BIN)/pytest
+
+test-fast: venv
+	$(BIN)/pytest -x -q -m "not slow"
+
+lock: venv
+	$(BIN)/uv pip compile requirements.txt --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
+
+seeds: venv
+	$(BIN)/python -m planwh.reference.build_seeds
+
+clean-state: venv
+	-$(BIN)/planwh db down
+	rm -rf .state landing
