@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "build":
         written = build_seeds.build_all(build_seeds.SEEDS_DIR)
-        for name, path in sorted(written.items()):
+        for path in sorted(written.values()):
             print(f"wrote {path}")
         return 0
     if args.action == "check":
