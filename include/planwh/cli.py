@@ -16,6 +16,7 @@ from planwh.settings import SettingsError
 
 COMMAND_MODULES = [
     "planwh.commands.db",
+    "planwh.commands.seeds",
 ]
 
 
