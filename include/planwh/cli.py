@@ -17,6 +17,7 @@ from planwh.settings import SettingsError
 COMMAND_MODULES = [
     "planwh.commands.db",
     "planwh.commands.seeds",
+    "planwh.commands.sample",
 ]
 
 

@@ -1015,18 +1015,26 @@ def _sample_records(path: Path, encoding: str, delimiter: str) -> list[tuple[int
 def _read_csv(path: Path, contract: Contract, chunk_rows: int, head: bytes) -> ReadResult:
     encoding = _detect_encoding(path, head)
     candidates = []
-    try:
-        for order, delimiter in enumerate(_DELIMITERS):
+    errors = []
+    for order, delimiter in enumerate(_DELIMITERS):
+        try:
             raw = _sample_records(path, encoding, delimiter)
-            rows = [(number, [_clean(c) for c in record]) for number, record in raw]
-            header, complete = _scan_header(rows, contract)
-            matched = len(header.matched) if header else 0
-            split = len(rows[0][1]) if rows else 0
-            # A complete header wins, then the most columns matched, then the most fields on the
-            # first line (only for the no_header message), then the usual order , ; tab.
-            candidates.append(((complete, matched, split, -order), delimiter, raw, rows, header, complete))
-    except csv.Error as exc:
-        raise FileRejected("unreadable", f"{path.name}: {exc} (a quote opened and never closed?)") from None
+        except csv.Error as exc:
+            # Read with the wrong separator, a well-quoted cell of a `;` file can look like a
+            # stray quote: only when every separator fails is the file itself broken.
+            errors.append(exc)
+            continue
+        rows = [(number, [_clean(c) for c in record]) for number, record in raw]
+        header, complete = _scan_header(rows, contract)
+        matched = len(header.matched) if header else 0
+        split = len(rows[0][1]) if rows else 0
+        # A complete header wins, then the most columns matched, then the most fields on the
+        # first line (only for the no_header message), then the usual order , ; tab.
+        candidates.append(((complete, matched, split, -order), delimiter, raw, rows, header, complete))
+    if not candidates:
+        raise FileRejected(
+            "unreadable", f"{path.name}: {errors[0]} (a quote opened and never closed?)"
+        ) from None
     _, delimiter, raw, rows, header, complete = max(candidates, key=lambda c: c[0])
     if not rows:
         raise FileRejected("empty_file", f"{path.name} holds only blank lines")

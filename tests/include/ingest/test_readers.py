@@ -801,3 +801,19 @@ def test_detect_format_by_content_not_only_extension(tmp_path: Path) -> None:
     assert detect_format(path, b"[{}]") == "json"
     assert detect_format(path, "Mã tỉnh;Giá trị\r\n".encode("utf-16")) == "csv"
     assert detect_format(tmp_path / "a.csv", b"a,b\n1,2\n") == "csv"
+
+
+def test_semicolon_csv_with_quoted_formula_cell_is_read(tmp_path: Path) -> None:
+    # A well-formed `;` file whose quoted cell holds doubled quotes trips the `,` reading in
+    # strict mode; the file must still be read with `;`, not rejected as unreadable.
+    path = tmp_path / "bao-cao.csv"
+    path.write_text(
+        "Mã tỉnh;Mã đơn vị;Tên đơn vị;Kỳ báo cáo;Mã chỉ tiêu;Giá trị;Ghi chú;Ngày báo cáo\n"
+        '48;48-STTTT;Sở TT&TT;2024;products_total;12;"=HYPERLINK(""http://example.invalid"",""bấm"")";'
+        "20/11/2024\n",
+        encoding="utf-8-sig",
+    )
+    result = read_file(path, "submissions")
+    rows = [row for chunk in result.rows for row in chunk]
+    assert result.delimiter == ";"
+    assert rows[0].values["note"] == '=HYPERLINK("http://example.invalid","bấm")'
