@@ -412,11 +412,14 @@ INDICATORS: list[dict] = [
         "(UPR) chu kỳ III",
         "name_en": "UPR cycle III recommendations no. 63, 67 and 86 (accepted by Viet Nam) implemented",
         "unit": "status",
-        "numerator_measure": None,
+        "numerator_measure": "task_status",
         "denominator_measure": None,
-        "measure_rule": "Implementation status of each of the recommendations 63, 67 and 86, on the "
-        "task_status scale (0 not started, 1 in progress, 2 completed); the target is status 2 for all "
-        "three. Recorded nationally; no provincial submission measure feeds it.",
+        "measure_rule": "Implementation status of each of the recommendations 63, 67 and 86, reported as "
+        "task_status rows (0 not started, 1 in progress, 2 completed) whose task_code is UPR-63, UPR-67 or "
+        "UPR-86; a recommendation keeps its latest reported status, the highest when several agencies "
+        "report the same year. The value is the lowest status of the three (a recommendation never "
+        "reported counts as 0), so the target, status 2, is met when all three are completed; the "
+        "numerator counts the completed ones out of the three. National only.",
         "is_cumulative": False,
         "direction": "increase",
         "target_operator": ">=", "target_value": 2, "target_value_high": None,

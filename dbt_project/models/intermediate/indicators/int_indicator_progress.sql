@@ -1,0 +1,232 @@
+-- Values compared with their targets. Which target applies:
+--   national rows: the national target (Decision 1079);
+--   current provinces: the national target when the indicator's target_scope_default is
+--     `province`. The provincial plans in ref_indicator_targets were issued by legacy provinces
+--     (their codes are legacy codes), so they do not carry over to the merged province: the
+--     plan of Quảng Nam (49) is not the plan of today's Đà Nẵng (48);
+--   legacy provinces: the province's own override when its plan has one, else as above.
+--   National-only indicators (books, UPR) have no provincial target: provinces contribute.
+-- Baseline: the value of the indicator's baseline year (2023), or of the first later year
+-- with data when 2023 has none. Trajectory: the straight line from the baseline to the
+-- target value in the target year (for a range, to its nearest bound).
+-- Status:
+--   no data        no value for the year (nothing reported, or a zero denominator);
+--   not applicable a value but no target at this scope (a province's books count);
+--   achieved       the value meets the target (operator and value, or inside the range);
+--   on track       before the target year, the value is at least the trajectory (at most, for
+--                  an upper-bound target such as misinformation < 10 %);
+--   at risk        within 10 % of the trajectory (value >= 0.9 x trajectory; <= 1.1 x for
+--                  upper bounds); in the target year itself, within 10 % of the target;
+--   off track      further away.
+with
+
+grid as (
+
+    select * from {{ ref('int_indicator_grid') }}
+
+),
+
+definitions as (
+
+    select * from {{ ref('int_indicator_definitions') }}
+
+),
+
+indicator_values as (
+
+    select * from {{ ref('int_indicator_values_by_province_year') }}
+
+),
+
+completeness as (
+
+    select * from {{ ref('int_indicator_completeness_by_province_year') }}
+
+),
+
+targets as (
+
+    select * from {{ ref('ref_indicator_targets') }}
+
+),
+
+rows_with_targets as (
+
+    select
+        grid.indicator_code,
+        grid.series,
+        grid.province_code,
+        grid.year,
+        definitions.unit,
+        definitions.direction,
+        definitions.baseline_year as planned_baseline_year,
+        definitions.target_year as planned_target_year,
+        indicator_values.numerator,
+        indicator_values.denominator,
+        indicator_values.indicator_value,
+        completeness.agencies_reported,
+        completeness.agencies_expected,
+        case
+            when grid.series = 'legacy' and province_targets.indicator_code is not null then 'province'
+            when grid.series = 'national' or definitions.target_scope_default = 'province' then 'national'
+        end as target_scope
+    from grid
+    inner join definitions
+        on grid.indicator_code = definitions.indicator_code
+    inner join indicator_values
+        on
+            grid.indicator_code = indicator_values.indicator_code
+            and grid.series = indicator_values.series
+            and grid.province_code = indicator_values.province_code
+            and grid.year = indicator_values.year
+    inner join completeness
+        on
+            grid.indicator_code = completeness.indicator_code
+            and grid.series = completeness.series
+            and grid.province_code = completeness.province_code
+            and grid.year = completeness.year
+    left join targets as province_targets
+        on
+            grid.indicator_code = province_targets.indicator_code
+            and grid.series = 'legacy'
+            and province_targets.scope = 'province'
+            and grid.province_code = province_targets.province_code
+            and definitions.target_year = province_targets.target_year
+
+),
+
+targeted as (
+
+    select
+        rows_with_targets.*,
+        targets.target_operator,
+        targets.target_value,
+        targets.target_value_high,
+        targets.target_year,
+        targets.source_document as target_source_document
+    from rows_with_targets
+    left join targets
+        on
+            rows_with_targets.indicator_code = targets.indicator_code
+            and rows_with_targets.target_scope = targets.scope
+            and rows_with_targets.planned_target_year = targets.target_year
+            and (rows_with_targets.target_scope = 'national' or rows_with_targets.province_code = targets.province_code)
+
+),
+
+baselines as (
+
+    select
+        indicator_code,
+        series,
+        province_code,
+        year as baseline_year,
+        indicator_value as baseline_value,
+        row_number() over (
+            partition by indicator_code, series, province_code
+            order by year
+        ) as baseline_rank
+    from targeted
+    where indicator_value is not null and year >= planned_baseline_year
+
+),
+
+with_trajectory as (
+
+    select
+        targeted.*,
+        baselines.baseline_year,
+        baselines.baseline_value,
+        -- for a range the line heads to the bound nearest the baseline (or stays, if inside)
+        case
+            when targeted.target_operator <> 'between' then targeted.target_value
+            when baselines.baseline_value < targeted.target_value then targeted.target_value
+            when baselines.baseline_value > targeted.target_value_high then targeted.target_value_high
+            else baselines.baseline_value
+        end as trajectory_end_value
+    from targeted
+    left join baselines
+        on
+            targeted.indicator_code = baselines.indicator_code
+            and targeted.series = baselines.series
+            and targeted.province_code = baselines.province_code
+            and baselines.baseline_rank = 1
+
+),
+
+compared as (
+
+    select
+        *,
+        -- trim_scale: 82 rather than 82.000..., the same number
+        trim_scale(case
+            when year < baseline_year or target_year is null then null
+            when target_year <= baseline_year then trajectory_end_value
+            else
+                baseline_value
+                + (trajectory_end_value - baseline_value) * (year - baseline_year) / (target_year - baseline_year)
+        end) as trajectory_value,
+        case target_operator
+            when '>=' then indicator_value >= target_value
+            when '>' then indicator_value > target_value
+            when '<=' then indicator_value <= target_value
+            when '<' then indicator_value < target_value
+            when 'between' then indicator_value between target_value and target_value_high
+        end as is_target_met,
+        -- which way the value must move to reach the target
+        case
+            when target_operator in ('>=', '>') then 'up'
+            when target_operator in ('<=', '<') then 'down'
+            when indicator_value < target_value then 'up'
+            else 'down'
+        end as way_to_target
+    from with_trajectory
+
+),
+
+final as (
+
+    select
+        indicator_code,
+        series,
+        province_code,
+        year,
+        numerator,
+        denominator,
+        indicator_value,
+        unit,
+        direction,
+        target_scope,
+        target_operator,
+        target_value,
+        target_value_high,
+        target_year,
+        target_source_document,
+        baseline_year,
+        baseline_value,
+        trajectory_value,
+        case
+            when indicator_value is null then 'no data'
+            when target_operator is null then 'not applicable'
+            when is_target_met then 'achieved'
+            when
+                year < target_year
+                and (
+                    (way_to_target = 'up' and indicator_value >= trajectory_value)
+                    or (way_to_target = 'down' and indicator_value <= trajectory_value)
+                )
+                then 'on track'
+            when
+                (way_to_target = 'up' and indicator_value >= 0.9 * trajectory_value)
+                or (way_to_target = 'down' and indicator_value <= 1.1 * trajectory_value)
+                then 'at risk'
+            else 'off track'
+        end as status,
+        agencies_reported,
+        agencies_expected,
+        trim_scale(100.0 * agencies_reported / nullif(agencies_expected, 0)) as completeness_rate
+    from compared
+
+)
+
+select * from final
