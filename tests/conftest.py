@@ -8,6 +8,8 @@ test touches a developer's own ``.state``.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +24,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def session_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("planwh-state")
+def session_state_dir() -> Iterator[Path]:
+    # Outside pytest's own temp root: a second pytest session resets that root to mode 0700,
+    # which would lock the server (running as its own system user) out of its data folder.
+    path = Path(tempfile.mkdtemp(prefix="planwh-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "planwh.commands.db",
     "planwh.commands.seeds",
     "planwh.commands.sample",
+    "planwh.ingest.cli",
     "planwh.commands.transform",
 ]
 

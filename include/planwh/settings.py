@@ -24,6 +24,9 @@ Variables (all optional; see ``.env.example``):
     TCP port of the embedded server on 127.0.0.1 (default 54329; a free one is picked if taken).
 ``PLANWH_MAX_FILE_MB``
     Largest landing file accepted, in MiB (default 512).
+``PLANWH_PORTAL_API_URL``, ``PLANWH_PORTAL_API_TOKEN``
+    A provincial portal's statistics API, for pulls outside Airflow (inside Airflow the
+    connection ``portal_api_<portal>`` holds them).
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class Settings:
     embedded_port: int
     max_file_bytes: int
     pseudonym_key_value: str | None = field(default=None, repr=False)
+    portal_api_url: str | None = None
+    portal_api_token: str | None = field(default=None, repr=False)
 
     @property
     def uses_embedded(self) -> bool:
@@ -138,4 +143,6 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
         embedded_port=integer("PLANWH_EMBEDDED_PORT", EMBEDDED_DEFAULT_PORT),
         max_file_bytes=integer("PLANWH_MAX_FILE_MB", 512) * 1024 * 1024,
         pseudonym_key_value=merged.get("PLANWH_PSEUDONYM_KEY") or None,
+        portal_api_url=merged.get("PLANWH_PORTAL_API_URL", "").strip() or None,
+        portal_api_token=merged.get("PLANWH_PORTAL_API_TOKEN", "").strip() or None,
     )

@@ -1,0 +1,282 @@
+"""The landing ledger: which files arrived, their bytes kept in a content-addressed archive.
+
+Every arrival gets a ``landing.files`` row. The bytes are copied to
+``<archive>/<source>/<sha256[:2]>/<sha256><suffix>`` before anything reads them; an archived
+file is never overwritten or deleted (a second copy of the same bytes finds the first one
+and checks it). The status moves from ``received`` (committed at once, so a crash leaves a
+trace) to ``loaded``, ``rejected`` or ``duplicate`` in the file's load transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import psycopg
+
+CHUNK = 1024 * 1024
+UNSAFE_NAME = "unsafe_file_name"
+TOO_LARGE = "file_too_large"
+# Rejections for how a file was sent, not for what it holds: the same bytes may be sent again.
+ENVELOPE_REJECTIONS = (UNSAFE_NAME, TOO_LARGE)
+
+# Columns of landing.files that identify "the same report" across corrected versions.
+VERSION_KEYS: dict[str, tuple[str, ...]] = {
+    "agencies": ("province_code",),
+    "submissions": ("agency_code", "province_code", "period"),
+    "portal": ("portal", "stat_date"),
+    "rosters": ("course_id",),
+}
+
+
+class ArchiveError(RuntimeError):
+    """The archive holds different bytes under a file's hash, or a copy did not verify."""
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    sha256: str
+    size_bytes: int
+    path: Path
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be used as a file name we register, or None when it is safe.
+
+    The original name comes from the sender (an upload form, an API parameter) and ends up in
+    messages and feedback file names, so anything that could climb directories or hide
+    characters is refused rather than cleaned up.
+    """
+    if not name or not name.strip():
+        return "the file name is empty"
+    if any(unicodedata.category(ch) == "Cs" for ch in name):
+        return "the file name is not valid UTF-8"
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        return "the file name contains control characters"
+    if "/" in name or "\\" in name:
+        return "the file name contains a path separator (/ or \\)"
+    if name in (".", "..") or ".." in name.split("."):
+        return "the file name contains '..'"
+    if re.match(r"^[A-Za-z]:", name):
+        return "the file name is an absolute Windows path"
+    if len(name.encode("utf-8")) > 255:
+        return "the file name is longer than 255 bytes"
+    return None
+
+
+def printable_name(name: str) -> str:
+    """A version of an untrusted name that is safe to store and print: control and format
+    characters, and bytes that were not UTF-8 (surrogate escapes), written as escapes."""
+    return "".join(_escaped(ch) for ch in name)[:300]
+
+
+def _escaped(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category == "Cs":  # os.fsdecode's stand-in for a byte that is not UTF-8
+        return f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else f"\\u{ord(ch):04x}"
+    if category in ("Cc", "Cf"):
+        return f"\\x{ord(ch):02x}" if ord(ch) <= 0xFF else f"\\u{ord(ch):04x}"
+    return ch
+
+
+def safe_suffix(name: str) -> str:
+    """The file-type suffix of ``name`` if it looks like one (``.xlsx``), else empty."""
+    suffix = Path(name.replace("\\", "/")).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archive_file(archive_dir: Path, source: str, path: Path, original_name: str) -> ArchivedFile:
+    """Copy ``path`` into the content-addressed archive; return its hash, size and archive path.
+
+    The copy is hashed while written, linked into place without replacing anything, and
+    re-read to verify. If the archive already holds that hash, its bytes are verified instead.
+    """
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    staging = archive_dir / ".incoming"
+    staging.mkdir(exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(dir=staging, prefix="copy-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            while block := src.read(CHUNK):
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        target = archive_dir / source / sha[:2] / f"{sha}{safe_suffix(original_name)}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # link() fails if the target exists, so a concurrent copy can never be overwritten.
+            os.link(tmp, target)
+            target.chmod(0o444)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    stored = sha256_of(target)
+    if stored != sha:
+        raise ArchiveError(
+            f"archive copy {target} has sha256 {stored}, expected {sha}: the archive is damaged "
+            "or the file changed while it was copied"
+        )
+    return ArchivedFile(sha256=sha, size_bytes=size, path=target)
+
+
+def register_arrival(
+    conn: psycopg.Connection,
+    *,
+    source: str,
+    original_name: str,
+    size_bytes: int,
+    received_at: datetime,
+    sha256: str | None,
+    archive_path: Path | None,
+) -> int:
+    """Record that a file arrived (status ``received``) and commit; return its file_id."""
+    with conn.transaction():
+        row = conn.execute(
+            """
+            insert into landing.files
+                (source, original_name, sha256, size_bytes, received_at, archive_path, status)
+            values (%s, %s, %s, %s, %s, %s, 'received')
+            returning file_id
+            """,
+            (source, printable_name(original_name), sha256, size_bytes, received_at,
+             str(archive_path) if archive_path else None),
+        ).fetchone()
+    return int(row[0])
+
+
+def lock_file_bytes(conn: psycopg.Connection, source: str, sha256: str) -> None:
+    """Hold, until the transaction ends, the lock that makes one run process these bytes."""
+    conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"planwh.file:{source}:{sha256}",))
+
+
+def processed_before(conn: psycopg.Connection, source: str, sha256: str, file_id: int) -> int | None:
+    """The file_id that already loaded or rejected these bytes, if any."""
+    row = conn.execute(
+        """
+        select file_id from landing.files
+        where source = %s and sha256 = %s and file_id <> %s
+            and (status = 'loaded' or (status = 'rejected' and reason_code <> all(%s)))
+        order by file_id limit 1
+        """,
+        (source, sha256, file_id, list(ENVELOPE_REJECTIONS)),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def mark_duplicate(conn: psycopg.Connection, file_id: int, original_file_id: int) -> None:
+    conn.execute(
+        """
+        update landing.files
+        set status = 'duplicate', duplicate_of_file_id = %s,
+            reason = 'the same bytes were already received as file ' || %s::text
+        where file_id = %s
+        """,
+        (original_file_id, original_file_id, file_id),
+    )
+
+
+def mark_rejected(
+    conn: psycopg.Connection,
+    file_id: int,
+    *,
+    reason_code: str,
+    reason: str,
+    rows_in: int | None = None,
+    file_format: str | None = None,
+    encoding: str | None = None,
+) -> None:
+    conn.execute(
+        """
+        update landing.files
+        set status = 'rejected', reason_code = %s, reason = %s,
+            rows_in = %s, rows_loaded = case when %s::int is null then null else 0 end, rows_rejected = %s,
+            file_format = %s, encoding = %s, is_current_version = false
+        where file_id = %s
+        """,
+        (reason_code, reason, rows_in, rows_in, rows_in, file_format, encoding, file_id),
+    )
+
+
+@dataclass(frozen=True)
+class VersionResult:
+    is_current_version: bool
+    supersedes_file_id: int | None
+
+
+def mark_loaded(
+    conn: psycopg.Connection,
+    file_id: int,
+    *,
+    source: str,
+    rows_in: int,
+    rows_loaded: int,
+    rows_rejected: int,
+    version_key: dict[str, object],
+    received_at: datetime,
+    file_format: str | None,
+    encoding: str | None,
+) -> VersionResult:
+    """Mark the file loaded and make it the current version of its key if it is the newest.
+
+    A file with no version key (it covers several agencies, days...) is current on its own.
+    A file received earlier than the current version of its key is kept as history only, so
+    loading a backlog out of order cannot bring back an outdated report.
+    """
+    # Versions of one source are decided one file at a time.
+    conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"planwh.versions:{source}",))
+    key_columns = VERSION_KEYS[source]
+    has_key = all(version_key.get(col) is not None for col in key_columns)
+    superseded: int | None = None
+    is_current = True
+    if has_key:
+        where = " and ".join(f"{col} = %s" for col in key_columns)
+        previous = conn.execute(
+            f"""
+            select file_id, received_at from landing.files
+            where source = %s and status = 'loaded' and is_current_version and file_id <> %s and {where}
+            """,
+            (source, file_id, *[version_key[col] for col in key_columns]),
+        ).fetchall()
+        is_current = all(prev_received <= received_at for _, prev_received in previous)
+        if is_current:
+            for prev_id, _ in previous:
+                conn.execute("update landing.files set is_current_version = false where file_id = %s", (prev_id,))
+            superseded = max((int(p[0]) for p in previous), default=None)
+    assignments = ", ".join(f"{col} = %s" for col in key_columns)
+    conn.execute(
+        f"""
+        update landing.files
+        set status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,
+            file_format = %s, encoding = %s, is_current_version = %s, supersedes_file_id = %s,
+            loaded_at = clock_timestamp(), {assignments}
+        where file_id = %s
+        """,
+        (rows_in, rows_loaded, rows_rejected, file_format, encoding, is_current, superseded,
+         *[_key_value(version_key.get(col)) for col in key_columns], file_id),
+    )
+    return VersionResult(is_current_version=is_current, supersedes_file_id=superseded)
+
+
+def _key_value(value: object) -> object:
+    return value if isinstance(value, date | str) or value is None else str(value)

@@ -1,0 +1,664 @@
+"""Ingest files: archive, register, read, validate and COPY into ``raw``, one transaction per file.
+
+For each file:
+
+1. Files over ``settings.max_file_bytes`` are recorded as rejected (``file_too_large``) without
+   being read or archived.
+2. The bytes are copied into the content-addressed archive and the arrival is committed to
+   ``landing.files`` (status ``received``), so a crash later leaves a trace. (The connection
+   is in autocommit mode: each ``conn.transaction()`` below is a real transaction.)
+3. In one transaction, holding an advisory lock on (source, sha256): bytes already processed
+   make this arrival a ``duplicate``; an unsafe original name rejects it (``unsafe_file_name``);
+   otherwise the archived copy is read chunk by chunk, every row validated, valid rows COPied
+   into their raw table and every problem COPied into ``quarantine.rejected_rows``; duplicate
+   natural keys are then moved to quarantine set-based in SQL; the ledger row gets its counts
+   and version. A file that cannot be read rolls back to a savepoint and is ``rejected`` whole.
+4. After commit, a feedback file (XLSX + CSV) is written for the sender when anything was
+   rejected.
+
+``check_file`` runs steps 3 and 4 inside a transaction that is rolled back, so a sender can
+try a file without leaving any trace in the warehouse or the archive.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+
+from planwh.db import connect, warehouse_url
+from planwh.ingest import feedback as fb
+from planwh.ingest import ledger
+from planwh.ingest.contracts import CONTRACTS
+from planwh.ingest.parsing import VIETNAM_TZ
+from planwh.ingest.readers import FileRejected, ReadResult, read_file
+from planwh.ingest.schema import RAW_COLUMNS, RAW_TABLE, SOURCES, ensure_schema
+from planwh.ingest.validate_rows import (
+    PERSONAL_PLACEHOLDER,
+    AgencyRegister,
+    CourseRejected,
+    Problem,
+    RowValidator,
+)
+from planwh.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 20_000
+IGNORED_PREFIXES = (".", "~$")  # hidden files, Excel's lock files of open workbooks
+
+# Natural key of a row within one file: a second row with the same key is a duplicate.
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "agencies": ("agency_code", "valid_from"),
+    "submissions": ("agency_code", "period", "measure_code", "task_code"),
+    "portal": ("stat_date", "portal", "article_id"),
+    "rosters": ("person_key",),
+}
+# Loaded columns whose distinct values make the file's version key (see ledger.VERSION_KEYS).
+VERSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "agencies": ("province_code",),
+    "submissions": ("agency_code", "province_code", "period"),
+    "portal": ("portal", "stat_date"),
+    "rosters": (),
+}
+
+
+class IngestError(RuntimeError):
+    """A request that cannot be carried out (unknown source, missing path); nothing was recorded."""
+
+
+@dataclass
+class FileOutcome:
+    source: str
+    path: Path
+    original_name: str
+    status: str  # loaded | rejected | duplicate (check_file: checked | rejected)
+    file_id: int | None = None
+    sha256: str | None = None
+    rows_in: int | None = None
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    duplicate_of: int | None = None
+    is_current_version: bool = False
+    supersedes_file_id: int | None = None
+    problem_counts: dict[str, int] = field(default_factory=dict)
+    feedback_xlsx: Path | None = None
+    feedback_csv: Path | None = None
+    problems: list[fb.FeedbackRow] = field(default_factory=list)  # check_file only
+
+    @property
+    def ok(self) -> bool:
+        """Nothing was rejected: a clean load, a repeat of a processed file, or a clean check."""
+        return self.status in ("loaded", "duplicate", "checked") and not self.rows_rejected
+
+
+@dataclass
+class _LoadStats:
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+    version_key: dict[str, object]
+    file_format: str | None
+    encoding: str | None
+
+
+class _VersionTracker:
+    """The single value of each version column over the valid rows, or None when they differ."""
+
+    def __init__(self, source: str):
+        columns = RAW_COLUMNS[RAW_TABLE[source]]
+        self.names = VERSION_COLUMNS[source]
+        self.positions = [columns.index(n) for n in self.names]
+        self.values: dict[str, object] = {}
+        self.mixed: set[str] = set()
+
+    def see(self, record: tuple) -> None:
+        for name, pos in zip(self.names, self.positions, strict=True):
+            if name in self.mixed:
+                continue
+            value = record[pos]
+            if name not in self.values:
+                self.values[name] = value
+            elif self.values[name] != value:
+                self.mixed.add(name)
+
+    def key(self) -> dict[str, object]:
+        return {n: v for n, v in self.values.items() if n not in self.mixed}
+
+
+# ---------------------------------------------------------------------------- loading one file
+
+
+def _copy_rows(conn: psycopg.Connection, table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:
+    sql = f"copy {table} ({', '.join(columns)}) from stdin"
+    with conn.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_problems(conn: psycopg.Connection, file_id: int, problems: list[Problem]) -> None:
+    if problems:
+        _copy_rows(
+            conn, "quarantine.rejected_rows",
+            ("file_id", "row_number", "column_name", "value", "reason_code", "message"),
+            (p.as_copy_row(file_id) for p in problems),
+        )
+
+
+def _quarantine_duplicates(conn: psycopg.Connection, source: str, file_id: int) -> int:
+    """Move second and later rows with the same natural key to quarantine; return how many."""
+    table = RAW_TABLE[source]
+    keys = NATURAL_KEYS[source]
+    contract = CONTRACTS[source]
+    labels = []
+    for key in keys:
+        try:
+            labels.append(contract.column(key).label)
+        except KeyError:
+            labels.append(key)
+    label = " + ".join(labels)
+    if source == "rosters":
+        # The key is a pseudonym: name the columns it came from, show no value.
+        value_sql = "%(placeholder)s"
+        what = "the same person (same Số CCCD, or same Mã cán bộ and Mã đơn vị)"
+        column_names = "national_id, staff_id"
+    else:
+        value_sql = "concat_ws(' | ', " + ", ".join(f"d.{k}::text" for k in keys) + ")"
+        what = f"the same {label}"
+        column_names = ", ".join(keys)
+    partition = ", ".join(keys)
+    returned = ", ".join(f"t.{k}" for k in keys)
+    cur = conn.execute(
+        f"""
+        with ranked as (
+            select row_number, min(row_number) over (partition by {partition}) as first_row
+            from {table}
+            where file_id = %(file_id)s
+        ),
+        removed as (
+            delete from {table} as t
+            using ranked as r
+            where t.file_id = %(file_id)s and t.row_number = r.row_number and r.row_number > r.first_row
+            returning t.row_number, r.first_row, {returned}
+        )
+        insert into quarantine.rejected_rows (file_id, row_number, column_name, value, reason_code, message)
+        select
+            %(file_id)s,
+            d.row_number,
+            %(columns)s,
+            {value_sql},
+            'duplicate_row',
+            format('row %%s: %%s as row %%s; only the first is kept', d.row_number, %(what)s::text, d.first_row)
+        from removed as d
+        """,
+        {"file_id": file_id, "columns": column_names, "what": what, "placeholder": PERSONAL_PLACEHOLDER},
+    )
+    return cur.rowcount
+
+
+def _load(
+    conn: psycopg.Connection,
+    settings: Settings,
+    *,
+    file_id: int,
+    source: str,
+    read_path: Path,
+    received_at: datetime,
+    expected_stat_date: date | None,
+    on_rows: Callable[[int], None] | None,
+    sheet: str | None = None,
+) -> _LoadStats:
+    """Read, validate and COPY one file; raises FileRejected or CourseRejected for a whole-file reject."""
+    register = AgencyRegister.load(conn) if source == "submissions" else None
+    result: ReadResult = read_file(read_path, source, chunk_rows=CHUNK_ROWS, sheet=sheet)
+    validator = RowValidator(
+        source,
+        received_at=received_at,
+        register=register,
+        pseudonym_key=settings.pseudonym_key if source == "rosters" else None,
+        course=result.course,
+        expected_stat_date=expected_stat_date,
+    )
+    table = RAW_TABLE[source]
+    columns = ("file_id", "row_number", *RAW_COLUMNS[table])
+    version = _VersionTracker(source)
+    if validator.course_record is not None:
+        _copy_rows(conn, "raw.training_courses", ("file_id", *RAW_COLUMNS["raw.training_courses"]),
+                   [(file_id, *validator.course_record)])
+    rows_in = rejected = valid = 0
+    for chunk in result.rows:
+        records: list[tuple] = []
+        problems: list[Problem] = []
+        for raw in chunk:
+            checked = validator.check(raw)
+            rows_in += 1
+            if checked.record is None:
+                rejected += 1
+                problems.extend(checked.problems)
+            else:
+                version.see(checked.record)
+                records.append((file_id, checked.row_number, *checked.record))
+        _copy_rows(conn, table, columns, records)
+        _copy_problems(conn, file_id, problems)
+        valid += len(records)
+        if on_rows is not None:
+            on_rows(len(chunk))
+    if rows_in == 0:
+        raise FileRejected("no_data_rows", f"{read_path.name} has a header but no data rows")
+    duplicates = _quarantine_duplicates(conn, source, file_id)
+    key = version.key()
+    if source == "rosters":
+        key = {"course_id": validator.course_id}
+    if valid == duplicates:
+        key = {}
+    return _LoadStats(
+        rows_in=rows_in,
+        rows_loaded=valid - duplicates,
+        rows_rejected=rejected + duplicates,
+        version_key=key,
+        file_format=result.format,
+        encoding=result.encoding,
+    )
+
+
+def _problem_counts(conn: psycopg.Connection, file_id: int) -> dict[str, int]:
+    rows = conn.execute(
+        """
+        select reason_code, count(distinct coalesce(row_number, -1))
+        from quarantine.rejected_rows where file_id = %s group by reason_code order by 2 desc, 1
+        """,
+        (file_id,),
+    ).fetchall()
+    return {code: int(n) for code, n in rows}
+
+
+def _describe_failure(source: str, exc: Exception) -> str:
+    # Roster exceptions may quote a cell; only the type is safe to show there.
+    if source == "rosters":
+        return f"the file could not be read ({type(exc).__name__})"
+    return f"the file could not be read ({type(exc).__name__}: {str(exc)[:300]})"
+
+
+class _ReadableName:
+    """A temporary path that shows the sender's file name but holds the archived bytes.
+
+    Readers name the file in their messages and look at its extension: reading the archived copy
+    (what was hashed is what gets loaded) through a link with the original name keeps both.
+    """
+
+    def __init__(self, target: Path, name: str):
+        self.target = target
+        self.name = name
+        self._dir: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> Path:
+        self._dir = tempfile.TemporaryDirectory(prefix="planwh-read-")
+        link = Path(self._dir.name) / self.name
+        os.symlink(self.target.resolve(), link)
+        return link
+
+    def __exit__(self, *exc) -> None:
+        assert self._dir is not None
+        self._dir.cleanup()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime:
+    if moment is None:
+        return _now()
+    return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM_TZ)
+
+
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise IngestError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+
+
+def _ingest_one(
+    conn: psycopg.Connection,
+    settings: Settings,
+    source: str,
+    path: Path,
+    *,
+    received_at: datetime,
+    original_name: str | None,
+    expected_stat_date: date | None,
+    on_rows: Callable[[int], None] | None,
+    sheet: str | None = None,
+) -> FileOutcome:
+    if not conn.autocommit:
+        raise ValueError("ingestion needs an autocommit connection: each step commits on its own")
+    name = original_name if original_name is not None else path.name
+    shown_name = ledger.printable_name(name)
+    outcome = FileOutcome(source=source, path=path, original_name=shown_name, status="received")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"{path}: {exc.strerror}") from exc
+
+    if size > settings.max_file_bytes:
+        file_id = ledger.register_arrival(conn, source=source, original_name=name, size_bytes=size,
+                                          received_at=received_at, sha256=None, archive_path=None)
+        limit_mb = settings.max_file_bytes / (1024 * 1024)
+        reason = f"{shown_name} is {size / (1024 * 1024):.1f} MiB, over the limit of {limit_mb:g} MiB; split it"
+        with conn.transaction():
+            ledger.mark_rejected(conn, file_id, reason_code=ledger.TOO_LARGE, reason=reason)
+        outcome.file_id, outcome.status = file_id, "rejected"
+        outcome.reason_code, outcome.reason = ledger.TOO_LARGE, reason
+        _finish(conn, settings, outcome)
+        return outcome
+
+    archived = ledger.archive_file(settings.archive_dir, source, path, name)
+    file_id = ledger.register_arrival(conn, source=source, original_name=name, size_bytes=archived.size_bytes,
+                                      received_at=received_at, sha256=archived.sha256, archive_path=archived.path)
+    outcome.file_id, outcome.sha256 = file_id, archived.sha256
+    name_problem = ledger.file_name_problem(name)
+
+    with conn.transaction():
+        ledger.lock_file_bytes(conn, source, archived.sha256)
+        previous = ledger.processed_before(conn, source, archived.sha256, file_id)
+        if previous is not None:
+            ledger.mark_duplicate(conn, file_id, previous)
+            outcome.status, outcome.duplicate_of = "duplicate", previous
+            outcome.reason = f"same bytes as file {previous}"
+        elif name_problem is not None:
+            reason = f"{shown_name!r} is refused: {name_problem}"
+            ledger.mark_rejected(conn, file_id, reason_code=ledger.UNSAFE_NAME, reason=reason)
+            outcome.status, outcome.reason_code, outcome.reason = "rejected", ledger.UNSAFE_NAME, reason
+        else:
+            _load_or_reject(conn, settings, outcome, archived.path, name, received_at, expected_stat_date,
+                            on_rows, sheet)
+    _finish(conn, settings, outcome)
+    return outcome
+
+
+def _load_or_reject(
+    conn: psycopg.Connection,
+    settings: Settings,
+    outcome: FileOutcome,
+    data_path: Path,
+    name: str,
+    received_at: datetime,
+    expected_stat_date: date | None,
+    on_rows: Callable[[int], None] | None,
+    sheet: str | None,
+) -> None:
+    """Inside the file's transaction: load it, or roll its rows back and record why not."""
+    assert outcome.file_id is not None
+    source, file_id = outcome.source, outcome.file_id
+    rejection: tuple[str, str] | None = None
+    try:
+        with conn.transaction(), _ReadableName(data_path, name) as read_path:
+            stats = _load(conn, settings, file_id=file_id, source=source, read_path=read_path,
+                          received_at=received_at, expected_stat_date=expected_stat_date, on_rows=on_rows,
+                          sheet=sheet)
+    except FileRejected as exc:
+        rejection = (exc.reason_code, exc.message)
+    except CourseRejected as exc:
+        rejection = (exc.reason_code, str(exc))
+    except psycopg.errors.DataError as exc:
+        # A value validation let through that PostgreSQL refuses: the rows rolled back with the
+        # savepoint, and the file is reported instead of stopping the batch.
+        log.warning("file %s (%s): PostgreSQL refused a value: %s", file_id, source, type(exc).__name__)
+        rejection = ("unloadable_value", _describe_failure(source, exc))
+    except psycopg.Error:
+        raise
+    except Exception as exc:  # a reader bug or a file no reader anticipated must not stop the batch
+        log.warning("file %s (%s) could not be read: %s", file_id, source, type(exc).__name__)
+        rejection = ("unreadable", _describe_failure(source, exc))
+    if rejection is not None:
+        ledger.mark_rejected(conn, file_id, reason_code=rejection[0], reason=rejection[1])
+        outcome.status, outcome.reason_code, outcome.reason = "rejected", rejection[0], rejection[1]
+        return
+    version = ledger.mark_loaded(
+        conn, file_id, source=source, rows_in=stats.rows_in, rows_loaded=stats.rows_loaded,
+        rows_rejected=stats.rows_rejected, version_key=stats.version_key, received_at=received_at,
+        file_format=stats.file_format, encoding=stats.encoding,
+    )
+    outcome.status = "loaded"
+    outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected = stats.rows_in, stats.rows_loaded, stats.rows_rejected
+    outcome.is_current_version = version.is_current_version
+    outcome.supersedes_file_id = version.supersedes_file_id
+
+
+def _finish(conn: psycopg.Connection, settings: Settings, outcome: FileOutcome) -> None:
+    """After commit: count problems by reason and write the sender's feedback file."""
+    if outcome.file_id is None or outcome.status == "duplicate":
+        return
+    if outcome.status == "loaded":
+        outcome.problem_counts = _problem_counts(conn, outcome.file_id)
+    elif outcome.reason_code:
+        outcome.problem_counts = {outcome.reason_code: 1}
+    if outcome.status == "rejected" or outcome.rows_rejected:
+        with conn.transaction():
+            files = fb.write_feedback(
+                settings.feedback_dir, outcome.file_id, outcome.original_name,
+                fb.rows_from_quarantine(conn, outcome.source, outcome.file_id),
+            )
+        if files is not None:
+            outcome.feedback_xlsx, outcome.feedback_csv = files.xlsx, files.csv
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def ingest_file(
+    settings: Settings,
+    source: str,
+    path: Path | str,
+    *,
+    received_at: datetime | None = None,
+    original_name: str | None = None,
+    expected_stat_date: date | None = None,
+    sheet: str | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> FileOutcome:
+    """Ingest one file of ``source``; see the module doc. ``original_name`` is the sender's name
+    for the file when it differs from the path's (an upload, an API pull); it is checked."""
+    _check_source(source)
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        ensure_schema(conn)
+        return _ingest_one(conn, settings, source, Path(path), received_at=_aware(received_at),
+                           original_name=original_name, expected_stat_date=expected_stat_date,
+                           on_rows=on_rows, sheet=sheet)
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Files named, and the files under folders named (recursively, sorted, hidden ones skipped)."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(IGNORED_PREFIXES) for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise IngestError(f"{path}: no such file or folder")
+    return found
+
+
+def ingest_paths(
+    settings: Settings,
+    source: str,
+    paths: Iterable[Path | str],
+    progress: bool = True,
+    *,
+    received_at: datetime | None = None,
+    received_from_mtime: bool = False,
+    skip_seen: bool = False,
+) -> list[FileOutcome]:
+    """Ingest every file named or found under the folders named, in name order.
+
+    Each file is received "now", or at ``received_at``, or with ``received_from_mtime`` at its
+    modification time (never later than now): in a landing folder that is when the file was put
+    there, which keeps the order of corrected versions right when a backlog is loaded at once.
+
+    ``skip_seen`` leaves out, without a ledger row, files whose bytes were already processed:
+    the daily landing-folder scan of the DAGs uses it so that the ledger does not gain a
+    ``duplicate`` row per file per day. A person running ``planwh ingest`` gets the duplicate
+    recorded.
+    """
+    from tqdm import tqdm
+
+    _check_source(source)
+    files = expand_paths(paths)
+    outcomes: list[FileOutcome] = []
+    moment = _aware(received_at) if received_at is not None else None
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        ensure_schema(conn)
+        # disable=None: tqdm draws only on a terminal, so logs and pipes stay clean.
+        bar = tqdm(files, desc=f"ingest {source}", unit="file", disable=True if not progress or len(files) < 2 else None,
+                   leave=False)
+        for path in bar:
+            if skip_seen and _seen(conn, source, path):
+                continue
+            rows_bar = None
+            if progress and path.stat().st_size > 5 * 1024 * 1024:
+                rows_bar = tqdm(desc=path.name, unit=" rows", leave=False, disable=None)
+            try:
+                outcomes.append(
+                    _ingest_one(conn, settings, source, path,
+                                received_at=moment or (_mtime(path) if received_from_mtime else _now()),
+                                original_name=None,
+                                expected_stat_date=None, on_rows=rows_bar.update if rows_bar else None)
+                )
+            finally:
+                if rows_bar is not None:
+                    rows_bar.close()
+    return outcomes
+
+
+def _mtime(path: Path) -> datetime:
+    return min(datetime.fromtimestamp(path.stat().st_mtime, UTC), _now())
+
+
+def _seen(conn: psycopg.Connection, source: str, path: Path) -> bool:
+    try:
+        sha = ledger.sha256_of(path)
+    except OSError:
+        return False
+    with conn.transaction():
+        return ledger.processed_before(conn, source, sha, -1) is not None
+
+
+def ingest_landing(settings: Settings, source: str, *, progress: bool = False) -> list[FileOutcome]:
+    """Ingest what is in ``<landing>/<source>/`` that was not processed before (the DAGs' rule);
+    a file is received at its modification time."""
+    folder = settings.landing_dir / source
+    if not folder.is_dir():
+        log.info("landing folder %s does not exist: nothing to ingest", folder)
+        return []
+    return ingest_paths(settings, source, [folder], progress=progress, received_from_mtime=True, skip_seen=True)
+
+
+def summarise(outcomes: Iterable[FileOutcome]) -> dict[str, int]:
+    """Totals over outcomes (for logs and XCom: numbers only, no names or values)."""
+    totals: Counter[str] = Counter()
+    for o in outcomes:
+        totals[f"files_{o.status}"] += 1
+        totals["rows_in"] += o.rows_in or 0
+        totals["rows_loaded"] += o.rows_loaded or 0
+        totals["rows_rejected"] += o.rows_rejected or 0
+    return dict(totals)
+
+
+# ---------------------------------------------------------------------------- dry run
+
+
+def guess_source(path: Path) -> str:
+    """The source whose contract the file's header matches best; IngestError when none does."""
+    best: tuple[float, str] | None = None
+    reasons = []
+    for source in SOURCES:
+        try:
+            result = read_file(path, source, chunk_rows=1)
+        except FileRejected as exc:
+            reasons.append(f"{source}: {exc.reason_code}")
+            continue
+        except Exception as exc:  # noqa: BLE001 - any failure means "not this source"
+            reasons.append(f"{source}: {type(exc).__name__}")
+            continue
+        contract = CONTRACTS[source]
+        names = {c.name for c in contract.columns}
+        score = len(set(result.columns) & names) / len(names) - 0.01 * len(result.unknown_columns)
+        if best is None or score > best[0]:
+            best = (score, source)
+    if best is None:
+        raise IngestError(f"{path.name} matches no source's columns ({'; '.join(reasons)}); give --source")
+    return best[1]
+
+
+def check_file(
+    settings: Settings,
+    path: Path | str,
+    source: str | None = None,
+    *,
+    received_at: datetime | None = None,
+    sheet: str | None = None,
+) -> FileOutcome:
+    """Validate a file exactly as ``ingest_file`` would, then roll everything back.
+
+    Nothing is archived, no ledger row stays, nothing is loaded. The outcome's ``problems`` lists
+    what the feedback file would say; ``status`` is ``checked`` or ``rejected``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    if source is None:
+        source = guess_source(path)
+    _check_source(source)
+    moment = _aware(received_at)
+    outcome = FileOutcome(source=source, path=path, original_name=ledger.printable_name(path.name), status="checked")
+    size = path.stat().st_size
+    if size > settings.max_file_bytes:
+        outcome.status, outcome.reason_code = "rejected", ledger.TOO_LARGE
+        outcome.reason = f"{path.name} is over the limit of {settings.max_file_bytes / (1024 * 1024):g} MiB"
+        outcome.problems = [fb.FeedbackRow(None, None, None, None, outcome.reason_code, outcome.reason)]
+        return outcome
+    with connect(warehouse_url(settings)) as conn:
+        try:
+            # Inside the transaction that is rolled back: even a schema created for the check goes.
+            # An existing schema is not "ensured", which would hold the schema lock for the
+            # whole check and stall other runs.
+            if conn.execute("select to_regclass('landing.files')").fetchone()[0] is None:
+                ensure_schema(conn)
+            outcome.sha256 = ledger.sha256_of(path)
+            outcome.duplicate_of = ledger.processed_before(conn, source, outcome.sha256, -1)
+            # No hash on the throw-away ledger row: the bytes may already be in the warehouse.
+            row = conn.execute(
+                """
+                insert into landing.files (source, original_name, size_bytes, received_at, status)
+                values (%s, %s, %s, %s, 'received') returning file_id
+                """,
+                (source, outcome.original_name, size, moment),
+            ).fetchone()
+            outcome.file_id = int(row[0])
+            _load_or_reject(conn, settings, outcome, path.resolve(), path.name, moment, None, None, sheet)
+            if outcome.status == "loaded":
+                outcome.status = "checked"
+            outcome.is_current_version, outcome.supersedes_file_id = False, None
+            outcome.problems = list(fb.rows_from_quarantine(conn, source, outcome.file_id))
+            outcome.problem_counts = dict(Counter(p.reason_code for p in outcome.problems))
+        finally:
+            conn.rollback()
+    outcome.file_id = None
+    return outcome
+
+
+def iter_problem_lines(outcome: FileOutcome, limit: int = 500) -> Iterator[str]:
+    return fb.format_table(outcome.problems, limit=limit)
