@@ -1,62 +1,101 @@
 """
 ### Ingest agency submissions
 
-Loads the agency register (`<landing>/agencies/`), then the agencies' reports
-(`<landing>/submissions/`), into `raw.agency_register` and `raw.agency_submissions`.
-The register goes first because a submission from an agency that is not registered for its
-period is rejected.
+Every Viet Nam day: the agency registers, then the agencies' reports, received that day in
+`<landing>/agencies/` and `<landing>/submissions/`, are loaded into `raw.agency_register` and
+`raw.agency_submissions`, checked by the Great Expectations gate and published to
+`published.*`. The register goes first because a submission from an agency that is not
+registered for its period is rejected.
 
-**Which files:** every file under the landing sub-folder whose bytes were not processed
-before. Files stay where the senders put them; a file already loaded (or rejected) is skipped
-without a new ledger row, a corrected file (new bytes) is loaded as a new version of its agency
-and period. So the run is idempotent whatever its data interval: re-running it changes nothing.
+**Which files:** those received in the run's data interval (file modification time within
+`[data_interval_start, data_interval_end)`). A corrected report sent months later is received
+then, loaded as a new version of its agency and period, and the marts take it at the next dbt
+build. Bytes already processed are skipped, so re-running a day changes nothing.
 
-Rejected rows and files are data, not task failures: they are in `quarantine.rejected_rows`
-and `landing.files`, with a feedback file per file in the state folder. The task fails only if
-the warehouse or the archive cannot be reached.
+**Failures:** rejected rows and files are data, not task failures: they are in
+`quarantine.rejected_rows` and `landing.files`, with a feedback file per file. A file that fails
+an error-level expectation is recorded and held back while the rest is published and
+`planwh://published/...` is updated; then `fail_on_rejected_batches` fails the run so that it
+shows. Every final failure lands in `audit.task_failures` (and the `planwh_alerts` webhook).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
-AGENCY_REGISTER = Asset("planwh://raw/agency_register")
-AGENCY_SUBMISSIONS = Asset("planwh://raw/agency_submissions")
+from planwh.orchestration.dag_defaults import INGEST_PARAMS, dag_kwargs, daily, default_args
+
+SOURCES = ("agencies", "submissions")
 
 
 @dag(
     dag_id="ingest_agency_submissions",
-    schedule="@daily",
-    start_date=datetime(2023, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["planwh", "ingest", "submissions"],
-    default_args={
-        "owner": "planwh",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-    },
+    schedule=daily(),
+    default_args=default_args(execution_timeout=timedelta(minutes=30)),
+    params=INGEST_PARAMS,
+    **dag_kwargs(tags=["ingest", "submissions"], doc_md=__doc__, dagrun_timeout=timedelta(hours=2)),
 )
 def ingest_agency_submissions():
-    @task(outlets=[AGENCY_REGISTER])
-    def load_agency_register() -> dict[str, int]:
-        from planwh.ingest.load import ingest_landing, summarise
+    @task(outlets=[Asset("planwh://raw/agencies")])
+    def load_agency_register(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from planwh.orchestration.tasks import Interval, ingest_interval
         from planwh.settings import load_settings
 
-        return summarise(ingest_landing(load_settings(), "agencies"))
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        return ingest_interval(load_settings(), "agencies", interval).to_xcom()
 
-    @task(outlets=[AGENCY_SUBMISSIONS])
-    def load_submissions() -> dict[str, int]:
-        from planwh.ingest.load import ingest_landing, summarise
+    @task(outlets=[Asset("planwh://raw/submissions")])
+    def load_submissions(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from planwh.orchestration.tasks import Interval, ingest_interval
         from planwh.settings import load_settings
 
-        return summarise(ingest_landing(load_settings(), "submissions"))
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        return ingest_interval(load_settings(), "submissions", interval).to_xcom()
 
-    load_agency_register() >> load_submissions()
+    @task(outlets=[Asset(f"planwh://published/{source}") for source in SOURCES])
+    def validate_and_publish(
+        register: dict,
+        submissions: dict,
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from planwh.orchestration.tasks import Interval, publish_interval
+        from planwh.settings import load_settings
+
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        file_ids = [*register["file_ids"], *submissions["file_ids"]]
+        gate = publish_interval(load_settings(), SOURCES, interval, file_ids)
+        if not gate.file_ids:
+            # Nothing new: no asset event, so the day does not rebuild the marts for nothing.
+            raise AirflowSkipException("nothing was received in this interval")
+        return gate.to_xcom()
+
+    @task
+    def fail_on_rejected_batches(gate: dict) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from planwh.orchestration.tasks import gate_failure_message
+
+        if message := gate_failure_message(gate["failures"]):
+            raise AirflowFailException(message)  # the data will not change on a retry
+
+    register = load_agency_register()
+    submissions = load_submissions()
+    register >> submissions
+    fail_on_rejected_batches(validate_and_publish(register, submissions))
 
 
 ingest_agency_submissions()

@@ -1,80 +1,111 @@
 """
 ### Ingest portal statistics
 
-Loads the provincial e-portals' daily article statistics into `raw.portal_statistics`, from two
-places:
+Every Viet Nam day: the provincial e-portals' article statistics are loaded into
+`raw.portal_statistics`, checked by the Great Expectations gate and published to
+`published.portal_statistics`. Two ways in:
 
-1. **The portals' HTTP APIs.** The Airflow Variable `planwh_portal_api_portals` lists the
-   portals to pull (a JSON list, e.g. `["quangnam.gov.vn"]`; settable as the environment
-   variable `AIRFLOW_VAR_PLANWH_PORTAL_API_PORTALS`). Each portal's base URL and token come from
-   the connection `portal_api_<portal>` (dots and dashes written `_`), or else from
-   `PLANWH_PORTAL_API_URL` / `PLANWH_PORTAL_API_TOKEN`. Every day after the portal's cursor
-   (`landing.portal_api_cursor`) up to the last full day (Viet Nam time) before the end of the
-   data interval is pulled, written to `<landing>/portal/api/<portal>/<day>.jsonl` and ingested.
-2. **Exported files** dropped in `<landing>/portal/`: every file whose bytes were not processed
-   before (see `ingest_agency_submissions`).
+1. **The portals' HTTP APIs**, for the day of the run's data interval (pulled when the interval
+   is over; a backfill pulls each past day). The Airflow Variable `planwh_portal_api_portals`
+   lists the portals (a JSON list, e.g. `["quangnam.gov.vn"]`; or the environment variable
+   `AIRFLOW_VAR_PLANWH_PORTAL_API_PORTALS`). Each portal's base URL and token come from the
+   connection `portal_api_<portal>` (dots and dashes written `_`), or else from
+   `PLANWH_PORTAL_API_URL` / `PLANWH_PORTAL_API_TOKEN`. The day's rows are kept as
+   `<landing>/portal/api/<portal>/<day>.jsonl` and ingested, received at the end of the interval.
+   No portal configured: nothing is pulled.
+2. **Exported files** received in `<landing>/portal/` during the data interval (modification
+   time in `[data_interval_start, data_interval_end)`).
 
-A day re-sent later is a new version of that portal and day and supersedes the earlier file.
+A day re-sent later is a new version of that portal and day and supersedes the earlier one.
+Bytes already processed are skipped, so re-running a day changes nothing. Failures: see
+`ingest_agency_submissions`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
-PORTAL_STATISTICS = Asset("planwh://raw/portal_statistics")
+from planwh.orchestration.dag_defaults import INGEST_PARAMS, dag_kwargs, daily, default_args
+
+SOURCES = ("portal",)
 
 
 @dag(
     dag_id="ingest_portal_statistics",
-    schedule="@daily",
-    start_date=datetime(2023, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["planwh", "ingest", "portal"],
-    default_args={
-        "owner": "planwh",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-    },
+    schedule=daily(),
+    default_args=default_args(execution_timeout=timedelta(minutes=30)),
+    params=INGEST_PARAMS,
+    **dag_kwargs(tags=["ingest", "portal"], doc_md=__doc__, dagrun_timeout=timedelta(hours=2)),
 )
 def ingest_portal_statistics():
-    @task(outlets=[PORTAL_STATISTICS])
-    def pull_portal_apis(data_interval_end: datetime | None = None) -> dict[str, int]:
-        from airflow.sdk import BaseHook, Variable
-        from airflow.sdk.exceptions import AirflowNotFoundException
-
-        from planwh.ingest.load import summarise
-        from planwh.ingest.parsing import VIETNAM_TZ
-        from planwh.ingest.portal_api import PortalApi, connection_id, pull_portal_incremental
+    @task(outlets=[Asset("planwh://raw/portal")])
+    def pull_portal_apis(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from planwh.orchestration.tasks import (
+            Interval,
+            StepResult,
+            portal_apis_from_airflow,
+            pull_portal_interval,
+        )
         from planwh.settings import load_settings
 
-        portals = Variable.get("planwh_portal_api_portals", default=[], deserialize_json=True)
-        if not portals:
-            return {}
-        end = data_interval_end or datetime.now(UTC)
-        until_day = end.astimezone(VIETNAM_TZ).date() - timedelta(days=1)
-        settings = load_settings()
-        outcomes = []
-        for portal in portals:
-            try:
-                api = PortalApi.from_connection(portal, BaseHook.get_connection(connection_id(portal)))
-            except AirflowNotFoundException:
-                api = PortalApi.from_environment(portal)
-            outcomes += pull_portal_incremental(settings, api, until_day)
-        return summarise(outcomes)
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        apis = portal_apis_from_airflow()
+        if not apis:
+            return StepResult().to_xcom()
+        return pull_portal_interval(load_settings(), apis, interval).to_xcom()
 
-    @task(outlets=[PORTAL_STATISTICS])
-    def load_portal_files() -> dict[str, int]:
-        from planwh.ingest.load import ingest_landing, summarise
+    @task(outlets=[Asset("planwh://raw/portal")])
+    def load_portal_files(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from planwh.orchestration.tasks import Interval, ingest_interval
         from planwh.settings import load_settings
 
-        return summarise(ingest_landing(load_settings(), "portal"))
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        return ingest_interval(load_settings(), "portal", interval).to_xcom()
 
-    pull_portal_apis() >> load_portal_files()
+    @task(outlets=[Asset("planwh://published/portal")])
+    def validate_and_publish(
+        pulled: dict,
+        files: dict,
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from planwh.orchestration.tasks import Interval, publish_interval
+        from planwh.settings import load_settings
+
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        file_ids = [*pulled["file_ids"], *files["file_ids"]]
+        gate = publish_interval(load_settings(), SOURCES, interval, file_ids)
+        if not gate.file_ids:
+            # Nothing new: no asset event, so the day does not rebuild the marts for nothing.
+            raise AirflowSkipException("nothing was received in this interval")
+        return gate.to_xcom()
+
+    @task
+    def fail_on_rejected_batches(gate: dict) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from planwh.orchestration.tasks import gate_failure_message
+
+        if message := gate_failure_message(gate["failures"]):
+            raise AirflowFailException(message)  # the data will not change on a retry
+
+    pulled = pull_portal_apis()
+    files = load_portal_files()
+    pulled >> files
+    fail_on_rejected_batches(validate_and_publish(pulled, files))
 
 
 ingest_portal_statistics()

@@ -1,50 +1,78 @@
 """
 ### Ingest training rosters
 
-Loads course rosters from `<landing>/rosters/` into `raw.training_courses` and
-`raw.training_attendance`. Trainees are pseudonymised while the file is read (HMAC-SHA256 of
-the national ID, or of agency + staff ID, with the key from the settings): names, ID numbers
-and birth years never reach the warehouse, the logs or XCom.
+Every Viet Nam day: the course rosters received that day in `<landing>/rosters/` are loaded
+into `raw.training_courses` and `raw.training_attendance`, checked by the Great Expectations
+gate and published. Trainees are pseudonymised while the file is read (HMAC-SHA256 of the
+national ID, or of agency + staff ID, with the key from the settings): names, ID numbers and
+birth years never reach the warehouse, the logs or XCom.
 
-**Which files:** every file under the landing sub-folder whose bytes were not processed
-before (see `ingest_agency_submissions`); a corrected roster of the same course supersedes the
-earlier one. Rejected rows and files are recorded and explained in feedback files; they do not
-fail the task.
+**Which files:** those received in the run's data interval (modification time within
+`[data_interval_start, data_interval_end)`); a corrected roster of the same course received
+later supersedes the earlier one. Bytes already processed are skipped, so re-running a day
+changes nothing. Failures: see `ingest_agency_submissions`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
-TRAINING_ATTENDANCE = Asset("planwh://raw/training_attendance")
+from planwh.orchestration.dag_defaults import INGEST_PARAMS, dag_kwargs, daily, default_args
+
+SOURCES = ("rosters",)
 
 
 @dag(
     dag_id="ingest_training_rosters",
-    schedule="@daily",
-    start_date=datetime(2023, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["planwh", "ingest", "rosters"],
-    default_args={
-        "owner": "planwh",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-    },
+    schedule=daily(),
+    default_args=default_args(execution_timeout=timedelta(minutes=30)),
+    params=INGEST_PARAMS,
+    **dag_kwargs(tags=["ingest", "rosters"], doc_md=__doc__, dagrun_timeout=timedelta(hours=2)),
 )
 def ingest_training_rosters():
-    @task(outlets=[TRAINING_ATTENDANCE])
-    def load_rosters() -> dict[str, int]:
-        from planwh.ingest.load import ingest_landing, summarise
+    @task(outlets=[Asset("planwh://raw/rosters")])
+    def load_rosters(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from planwh.orchestration.tasks import Interval, ingest_interval
         from planwh.settings import load_settings
 
-        return summarise(ingest_landing(load_settings(), "rosters"))
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        return ingest_interval(load_settings(), "rosters", interval).to_xcom()
 
-    load_rosters()
+    @task(outlets=[Asset("planwh://published/rosters")])
+    def validate_and_publish(
+        rosters: dict,
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        params: dict | None = None,
+    ) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from planwh.orchestration.tasks import Interval, publish_interval
+        from planwh.settings import load_settings
+
+        interval = Interval.from_context(data_interval_start, data_interval_end, params)
+        gate = publish_interval(load_settings(), SOURCES, interval, rosters["file_ids"])
+        if not gate.file_ids:
+            # Nothing new: no asset event, so the day does not rebuild the marts for nothing.
+            raise AirflowSkipException("nothing was received in this interval")
+        return gate.to_xcom()
+
+    @task
+    def fail_on_rejected_batches(gate: dict) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from planwh.orchestration.tasks import gate_failure_message
+
+        if message := gate_failure_message(gate["failures"]):
+            raise AirflowFailException(message)  # the data will not change on a retry
+
+    fail_on_rejected_batches(validate_and_publish(load_rosters()))
 
 
 ingest_training_rosters()

@@ -19,7 +19,14 @@ COMMAND_MODULES = [
     "planwh.commands.seeds",
     "planwh.commands.sample",
     "planwh.ingest.cli",
+    "planwh.commands.validate",
     "planwh.commands.transform",
+    "planwh.commands.sync",
+    "planwh.commands.roles",
+    "planwh.commands.report",
+    "planwh.commands.backfill",
+    "planwh.commands.airflow_local",
+    "planwh.commands.demo",
 ]
 
 

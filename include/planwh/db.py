@@ -296,6 +296,15 @@ def national_url(settings: Settings | None = None) -> str:
     return EmbeddedServer(settings).url(NATIONAL_DB)
 
 
+def airflow_metadata_url(settings: Settings | None = None, dbname: str = "airflow") -> str:
+    """libpq URL of Airflow's own metadata database ``dbname`` on the warehouse's server, created
+    if missing: a scheduler with the LocalExecutor needs a real database, and the warehouse's
+    server (embedded or configured) is the one PostgreSQL a local set-up has."""
+    url = _with_database(warehouse_url(settings), dbname)
+    ensure_database(url)
+    return url
+
+
 def ensure_database(url: str) -> None:
     """Create the database named in ``url`` if it does not exist (needs CREATEDB)."""
     dbname = urlsplit(url).path.lstrip("/")

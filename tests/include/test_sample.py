@@ -24,6 +24,7 @@ import pytest
 from planwh.commands import sample as sample_command
 from planwh.sample import (
     FAULT_REASONS,
+    GATE_RULES,
     MANIFEST_NAME,
     SampleError,
     SampleManifest,
@@ -192,6 +193,13 @@ def test_planted_faults_follow_the_rate_and_cover_every_reason(default_sample) -
         assert abs(summary["row_faults"] / summary["rows"] - rate) < 0.01, summary
     reasons = {issue.reason for _, issue in manifest.faults()}
     assert reasons == set(FAULT_REASONS)
+    # and, apart from those, rows only the Great Expectations gate holds back: every rule, listed
+    # with its suite and quarantine reason, counted in the summary
+    assert {issue.reason for _, issue in manifest.gate_faults()} == set(GATE_RULES)
+    listed = manifest.to_dict()["gate_faults"]
+    assert {(g["suite"], g["rule"], g["reason_code"]) for g in listed} == {
+        (suite, rule, f"gx_{rule}") for rule, suite in GATE_RULES.items()}
+    assert sum(s["gate_faults"] for s in manifest.summary()) == len(manifest.gate_faults())
     specials = [(f, i) for f in manifest.files for i in f.specials]
     assert {f.format for f, _ in specials} == {"xlsx", "csv"}
     assert all(i.reason == "formula_text" and i.value.startswith("=HYPERLINK(") for _, i in specials)
@@ -227,7 +235,7 @@ def test_faults_sit_where_the_manifest_says(default_sample) -> None:
 def test_clean_sample_has_no_faults(tmp_path: Path) -> None:
     manifest = generate_sample(tmp_path / "clean", SampleSpec(provinces=3, years=(2024, 2025), portal_days=2,
                                                               fault_rate=0))
-    assert manifest.faults() == []
+    assert manifest.faults() == [] and manifest.gate_faults() == []
     assert all(f.expected in ("loaded", "duplicate") for f in manifest.files)
 
 
@@ -285,6 +293,7 @@ def test_values_are_plausible(default_sample) -> None:
         if entry.source != "submissions" or entry.expected != "loaded":
             continue
         faulty = {i.row for i in entry.faults}
+        held_back = {i.row for i in entry.gate_faults}
         for number, row in read_table(root, entry):
             if number in faulty:
                 continue
@@ -296,7 +305,7 @@ def test_values_are_plausible(default_sample) -> None:
             submitted = (date.fromisoformat(row["submitted_at"]) if "-" in row["submitted_at"]
                          else datetime.strptime(row["submitted_at"], "%d/%m/%Y").date())
             assert submitted.year == int(re.search(r"\d{4}", row["period"]).group())
-            if measure.code != "task_status":
+            if measure.code != "task_status" and number not in held_back:
                 by_report.setdefault(entry.path, {})[measure.code] = value
     for values in by_report.values():
         if "products_total" in values:
@@ -313,6 +322,190 @@ def test_values_are_plausible(default_sample) -> None:
     assert 0.08 < share < 0.25
     languages = {r["language"] for r in portal_ok}
     assert {"vi", "en", "km", "jra"} <= languages and languages <= set(ref.languages)
+
+
+YES = {"yes", "co", "x", "true"}  # as _fold leaves them: Có, x, JSON true
+PRODUCT_PARTS = ("products_ethnic_language", "products_foreign_language", "products_digital_platform")
+RATIOS = (("fake_news_handled", "fake_news_detected"), ("misinformation_items", "hr_items_monitored"),
+          ("data_sources_digitised_shared", "data_sources_total"))
+HEADCOUNTS = {"hr_official": "staff_hr_officials", "info_official": "staff_info_officials",
+              "press_foreign_info": "staff_press_foreign_info", "key_sociopolitical": "staff_key_sociopolitical"}
+
+
+def _number(text: str) -> int:
+    return int(text.replace(".", ""))
+
+
+def _period(text: str) -> tuple[int, bool]:
+    """(year, is a quarter) of a period as written: 2024, 2024-Q3 or Quý 3/2024."""
+    return int(re.search(r"\d{4}", text).group()), "Q" in text.upper()
+
+
+@pytest.fixture(scope="module")
+def warehouse_view(default_sample) -> dict:
+    """What the warehouse will count once the gate has run: the rows of loaded files that neither
+    ingestion nor the gate holds back, the latest version of each report, as province totals by
+    current province and year, and each trainee's first completed course."""
+    root, manifest = default_sample
+    ref = load_reference()
+
+    def current(code: str) -> str:
+        return ref.mapping.get(code, code)
+
+    superseded = {f.supersedes for f in manifest.files if f.supersedes}
+    lines: dict[tuple, tuple[int, str]] = {}
+    for entry in manifest.files:
+        if entry.source != "submissions" or entry.expected != "loaded" or entry.path in superseded:
+            continue
+        dropped = {i.row for i in entry.faults + entry.gate_faults}
+        for number, row in read_table(root, entry):
+            if number not in dropped:
+                key = (row["agency_code"], row["period"], row["measure_code"], row["task_code"])
+                lines[key] = (_number(row["value"]), row["province_code"])
+    totals: dict[tuple[str, int], dict[str, int]] = {}
+    statuses: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for (agency, period, measure, task), (value, province) in lines.items():
+        year, quarterly = _period(period)
+        if measure == "task_status":
+            statuses.setdefault((task, year), []).append((agency, value))
+        elif not quarterly:
+            cell = totals.setdefault((current(province), year), {})
+            cell[measure] = cell.get(measure, 0) + value
+    categories = {}
+    for category in ref.categories.values():
+        for label in (category.code, category.label_vi, *category.aliases):
+            categories[_fold(label)] = category.code
+    first: dict[tuple, tuple[int, str]] = {}
+    for entry in sorted((f for f in manifest.files if f.source == "rosters" and f.expected == "loaded"),
+                        key=lambda f: f.course_id):
+        dropped = {i.row for i in entry.faults + entry.gate_faults}
+        year = int(entry.course_id.split("-")[1])
+        for number, row in read_table(root, entry):
+            if number in dropped or _fold(row["completed"]) not in YES:
+                continue
+            person = row["national_id"] or (row["agency_code"], row["staff_id"])
+            key = (person, categories[_fold(row["category"])])
+            if key not in first or year < first[key][0]:
+                first[key] = (year, current(row["agency_code"].split("-")[0]))
+    trained: dict[tuple[str, str, int], int] = {}
+    for (_, category), (year, province) in first.items():
+        for later in manifest.spec.years:
+            if later >= year:
+                trained[(province, category, later)] = trained.get((province, category, later), 0) + 1
+    return {"totals": totals, "statuses": statuses, "trained": trained,
+            "provinces": sorted({ref.mapping[p["code"]] for p in manifest.provinces})}
+
+
+def test_province_totals_keep_shares_within_bounds(default_sample, warehouse_view) -> None:
+    _, manifest = default_sample
+    totals = warehouse_view["totals"]
+    for (province, year), cell in totals.items():
+        # THEN what the warehouse sums per province keeps every part within its whole ...
+        for part, whole in RATIOS:
+            if whole in cell:
+                assert cell.get(part, 0) <= cell[whole], (province, year, part)
+        # ... and the minority-language, foreign and digital products a realistic share (target 15-20 %)
+        if cell.get("products_total"):
+            assert all(cell.get(p, 0) <= cell["products_total"] for p in PRODUCT_PARTS)
+            share = sum(cell.get(p, 0) for p in PRODUCT_PARTS) / cell["products_total"]
+            assert 0.04 <= share <= 0.30, (province, year, share)
+    # AND every current province has every indicator's figures for every year, whatever reports
+    # went missing or were held back
+    needed = {"spokesperson_mechanism", "exhibitions_held", "books_published", "products_total",
+              "data_sources_total", "hr_items_monitored", "fake_news_detected", *HEADCOUNTS.values()}
+    for province in warehouse_view["provinces"]:
+        for year in manifest.spec.years:
+            assert needed <= set(totals.get((province, year), {})), (province, year)
+
+
+def test_training_coverage_stays_within_the_reported_headcount(default_sample, warehouse_view) -> None:
+    _, manifest = default_sample
+    last = max(manifest.spec.years)
+    coverage: dict[str, list[float]] = {}
+    for (province, year), cell in warehouse_view["totals"].items():
+        for category, measure in HEADCOUNTS.items():
+            trained = warehouse_view["trained"].get((province, category, year), 0)
+            # THEN each person trained since 2023 (counted once) is within the year's headcount,
+            # through the merger too: district officials moved to the communes, which report them
+            assert cell.get(measure, 0) >= max(trained, 1), (province, year, category, trained, cell.get(measure))
+            if year == last:
+                coverage.setdefault(category, []).append(trained / cell[measure])
+    # AND provinces get there at different paces
+    for category, shares in coverage.items():
+        assert max(shares) <= 1 and max(shares) - min(shares) >= 0.2, (category, shares)
+
+
+def test_upr_recommendations_progress_year_by_year(default_sample, warehouse_view) -> None:
+    _, manifest = default_sample
+    ref = load_reference()
+    statuses = warehouse_view["statuses"]
+    years = manifest.spec.years
+    # GIVEN the codes the indicator model looks for (UPR-63, UPR-67, UPR-86)
+    assert ref.upr_recommendations == ("UPR-63", "UPR-67", "UPR-86")
+    lowest = []
+    for code in ref.upr_recommendations:
+        # THEN each is reported every year (by Sở Ngoại vụ), nationally never going back ...
+        assert all(agency.endswith("-SNGV") for year in years for agency, _ in statuses[(code, year)])
+        best = [max(value for _, value in statuses[(code, year)]) for year in years]
+        assert best == sorted(best), (code, best)
+        lowest.append(best)
+    national = [min(column) for column in zip(*lowest, strict=True)]
+    # ... from not started through in progress, one completed by the last year but not all three
+    assert national[0] == 0 and national[-1] == 1, national
+    assert [b[-1] for b in lowest].count(2) >= 1
+
+
+def test_gate_faults_pass_ingestion_and_break_their_rule(default_sample) -> None:
+    root, manifest = default_sample
+    ref = load_reference()
+    planted = manifest.gate_faults()
+    assert planted
+    for entry in {f.path: f for f, _ in planted}.values():
+        # GIVEN a loaded file whose gate rows ingestion has no complaint about, from 2024: held back,
+        # they leave neither the baseline year nor the last year without data
+        assert entry.expected == "loaded" and not {i.row for i in entry.faults} & {i.row for i in entry.gate_faults}
+        assert (entry.period or entry.course_id.split("-")[1]) == "2024", entry.path
+        rows = dict(read_table(root, entry))
+        listed = {(i.reason, i.row) for i in entry.gate_faults}
+        if entry.source == "rosters":
+            for rule, number in listed:
+                row = rows[number]
+                assert rule == "completed_without_attending"
+                assert _fold(row["completed"]) in YES and _fold(row["attended"]) not in YES
+            continue
+        values = {}
+        faulty = {i.row for i in entry.faults}
+        for number, row in rows.items():
+            if number in faulty:
+                continue
+            measure = ref.measures[row["measure_code"]]
+            value = _number(row["value"])
+            assert value >= (measure.min_value or 0) and (measure.max_value is None or value <= measure.max_value)
+            values[row["measure_code"]] = (number, value)
+        # THEN the manifest lists exactly the rows the suite's SQL rules flag
+        flagged = set()
+        for rule, whole, parts in (("handled_exceeds_detected", "fake_news_detected", ("fake_news_handled",)),
+                                   ("misinformation_exceeds_monitored", "hr_items_monitored", ("misinformation_items",)),
+                                   ("digitised_exceeds_total", "data_sources_total", ("data_sources_digitised_shared",)),
+                                   ("products_exceed_total", "products_total", PRODUCT_PARTS)):
+            if whole not in values:
+                continue
+            over = [values[p][0] for p in parts if p in values and values[p][1] > values[whole][1]]
+            if over:
+                flagged |= {(rule, n) for n in (*over, values[whole][0])}
+        assert flagged == listed, entry.path
+
+
+def test_summary_table_lists_every_source_and_a_total(default_sample) -> None:
+    _, manifest = default_sample
+    lines = manifest.summary_table().splitlines()
+    assert lines[0].split() == ["source", "files", "rows", "faulty", "rows", "faulty", "files", "duplicate",
+                                "files", "gate", "faults"]
+    body = {line.split()[0]: [int(n) for n in line.split()[1:]] for line in lines[2:]}
+    assert list(body) == ["agencies", "submissions", "portal", "rosters", "total"]
+    assert body["total"] == [sum(body[s][i] for s in ("agencies", "submissions", "portal", "rosters"))
+                             for i in range(6)]
+    assert body["total"][5] == len(manifest.gate_faults()) > 0
 
 
 def test_personal_data_only_in_rosters(default_sample) -> None:

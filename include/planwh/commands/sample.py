@@ -8,7 +8,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-from planwh.console import format_table
 from planwh.sample import MANIFEST_NAME, ReferenceDataError, SampleError, SampleSpec, generate_sample
 from planwh.settings import load_settings
 
@@ -19,7 +18,8 @@ EPILOG = f"""What it writes (under the landing folder):
   submissions/   agency reports: XLSX, CSV (UTF-8 with BOM, or Windows-1258) and web-form JSON
   portal/        daily article statistics per provincial portal (CSV and JSON Lines)
   rosters/       training course rosters with FAKE trainees (XLSX with a course header, one JSON)
-  {MANIFEST_NAME}  every file written and every fault planted, with its row and reason code
+  {MANIFEST_NAME}  every file written and every fault planted, with its row and reason code;
+                        under gate_faults the rows only the Great Expectations gate holds back
 
 Examples:
   planwh sample                          # 6 provinces, 2023-2025, into the configured landing folder
@@ -83,13 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     elapsed = time.perf_counter() - started
 
-    rows = [
-        (s["source"], s["files"], s["rows"], s["row_faults"], s["rejected_files"], s["duplicate_files"])
-        for s in manifest.summary()
-    ]
-    total = [sum(r[i] for r in rows) for i in range(1, 6)]
-    rows.append(("total", *total))
-    print(format_table(("source", "files", "rows", "faulty rows", "faulty files", "duplicate files"), rows))
+    print(manifest.summary_table())
     provinces = ", ".join(f"{p['code']} {p['name']}" for p in manifest.provinces)
     print(f"\nprovinces: {provinces}")
     print(f"years: {', '.join(str(y) for y in spec.years)}", end="")

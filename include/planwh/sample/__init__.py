@@ -5,6 +5,7 @@ See :mod:`planwh.sample.generate` for the layout and what each file holds.
 
 from planwh.sample.generate import (
     FAULT_REASONS,
+    GATE_RULES,
     MANIFEST_NAME,
     Issue,
     SampleError,
@@ -18,6 +19,7 @@ from planwh.sample.reference import ReferenceDataError
 
 __all__ = [
     "FAULT_REASONS",
+    "GATE_RULES",
     "MANIFEST_NAME",
     "Issue",
     "ReferenceDataError",

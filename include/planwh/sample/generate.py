@@ -15,7 +15,9 @@ What is in them, and why:
   absorbed provinces on 30 June 2025 and adds the current province's agencies and a few commune
   committees. Load the registers before the submissions.
 * Submissions: an agency reports a period when it is in the register on the period's last day
-  (so agencies that ended on 30 June 2025 send no 2025 annual report: their successors do).
+  (so agencies that ended on 30 June 2025 send no 2025 annual report: their successors do, the
+  new communes for the district committees' officials). Sở Ngoại vụ reports the status of the
+  UPR recommendations (task codes ``UPR-63``, ``UPR-67``, ``UPR-86``) in its annual report.
   Annual reports are signed before 30 November, about one in ten in December; a few agencies skip
   a year. The Sở TT&TT and the police also send quarterly reports with ``press_briefings_held``
   (the plan's quarterly briefings) and the status of task 2.1; those two never appear in their
@@ -31,6 +33,18 @@ it (Excel row, CSV/JSON Lines line, 1-based item of a JSON array) and the reason
 warehouse should give. On top come a report from an agency missing from the register (every row
 ``agency_not_registered``) and whole-file faults (``empty_file``, ``missing_columns``,
 ``unsupported_format``), listed as the file's ``reason``. ``fault_rate=0`` gives a clean sample.
+
+No missing report, rejected file or planted fault is allowed to distort the indicators: a row
+fault that rejects a submission row never hits a measure that is half of a share (products,
+data sources, items monitored, fake news, headcounts), and ``_Coverage`` keeps every province's
+headcounts at least the persons it has trained and every measure present in every year.
+
+Gate faults (``gate_faults`` of a file, ``GATE_RULES``) are rows valid one by one, so ingestion
+loads them, that break a Great Expectations rule across rows or columns: fake news handled above
+detected, a product sub-count above ``products_total``, misinformation above the items
+monitored, digitised sources above all sources, a trainee completing without attending. Every
+row the rule flags is listed; the gate holds them back as ``gx_<rule>``. They go in a year
+between the first and the last, so neither baseline nor latest values lose a report.
 A note holding ``=HYPERLINK(...)`` is not a fault: it is valid text, listed under ``specials``
 as ``formula_text``, to be stored verbatim and neutralised in feedback files.
 """
@@ -38,23 +52,27 @@ as ``formula_text``, to be stored verbatim and neutralised in feedback files.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from planwh.console import format_table
 from planwh.sample.portal import CSV_COLUMNS, CSV_VI_HEADERS, portal_days
 from planwh.sample.reference import Reference, ReferenceDataError, load_reference
 from planwh.sample.world import (
     BASELINE_YEAR,
     TARGET_YEAR,
     UNREGISTERED,
+    UPR_REPORTER,
     VIETNAM_TZ,
     Agency,
     Course,
@@ -76,6 +94,26 @@ ROW_REASONS = {
     "portal": ("visitors_exceed_views", "negative_value", "duplicate_row"),
     "rosters": ("missing_identifier", "duplicate_row"),
 }
+# Faults that pass ingestion's row checks (each row is valid on its own) and that only the Great
+# Expectations gate catches, across rows of one submission or within a roster row: rule name (as in
+# the suite's meta, the quarantine reason being gx_<rule>) -> suite.
+GATE_RULES = {
+    "handled_exceeds_detected": "agency_submissions",
+    "products_exceed_total": "agency_submissions",
+    "misinformation_exceeds_monitored": "agency_submissions",
+    "digitised_exceeds_total": "agency_submissions",
+    "completed_without_attending": "training_attendance",
+}
+# A submission row rejected on its own would leave its partner alone in the province totals
+# (fake news handled without the count detected, a sub-count without products_total, trainees
+# without the headcount) and push a share past 100 %. Row faults that reject a row go on the
+# other measures; a duplicated row, quarantined while its original loads, may go anywhere.
+PAIRED_MEASURES = frozenset({
+    "products_total", "products_ethnic_language", "products_foreign_language", "products_digital_platform",
+    "data_sources_total", "data_sources_digitised_shared", "hr_items_monitored", "misinformation_items",
+    "fake_news_detected", "fake_news_handled", "staff_hr_officials", "staff_info_officials",
+    "staff_press_foreign_info", "staff_key_sociopolitical",
+})
 FORMULA_TEXT = '=HYPERLINK("http://example.invalid","bấm vào đây")'
 MAX_FAULT_RATE = 0.25
 
@@ -146,6 +184,7 @@ class SampleFile:
     reason: str | None = None  # the whole-file reason when expected is rejected
     faults: list[Issue] = field(default_factory=list)
     specials: list[Issue] = field(default_factory=list)
+    gate_faults: list[Issue] = field(default_factory=list)  # reason: the GATE_RULES rule; every row it holds back
     province_code: str | None = None
     agency_code: str | None = None
     period: str | None = None
@@ -160,7 +199,7 @@ class SampleFile:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("faults", "specials"):
+            if f.name in ("faults", "specials", "gate_faults"):
                 value = [{k: v for k, v in asdict(i).items() if v is not None} for i in value]
             if value is None or value == []:
                 continue
@@ -173,6 +212,7 @@ class SampleFile:
         data.setdefault("encoding", None)  # to_dict leaves out empty values
         data["faults"] = [Issue(**i) for i in data.get("faults", [])]
         data["specials"] = [Issue(**i) for i in data.get("specials", [])]
+        data["gate_faults"] = [Issue(**i) for i in data.get("gate_faults", [])]
         return cls(**data)
 
 
@@ -196,7 +236,13 @@ class SampleManifest:
             found.extend((f, issue) for issue in f.faults)
         return found
 
+    def gate_faults(self, source: str | None = None) -> list[tuple[SampleFile, Issue]]:
+        """Every row the Great Expectations gate should hold back (ingestion loads them)."""
+        return [(f, issue) for f in self.files if source in (None, f.source) for issue in f.gate_faults]
+
     def summary(self) -> list[dict]:
+        """Per source: files, data rows, faulty rows (ingestion), faulty and duplicate files, and
+        rows the gate holds back."""
         rows = []
         for source in SOURCES:
             files = [f for f in self.files if f.source == source]
@@ -207,8 +253,17 @@ class SampleManifest:
                 "row_faults": sum(len(f.faults) for f in files),
                 "rejected_files": sum(1 for f in files if f.expected == "rejected"),
                 "duplicate_files": sum(1 for f in files if f.expected == "duplicate"),
+                "gate_faults": sum(len(f.gate_faults) for f in files),
             })
         return rows
+
+    def summary_table(self) -> str:
+        """:meth:`summary` as a text table with a total line, for the terminal."""
+        keys = ("files", "rows", "row_faults", "rejected_files", "duplicate_files", "gate_faults")
+        body: list[list[object]] = [[s["source"], *(s[k] for k in keys)] for s in self.summary()]
+        body.append(["total", *(sum(int(r[i]) for r in body) for i in range(1, len(keys) + 1))])
+        headers = ("source", "files", "rows", "faulty rows", "faulty files", "duplicate files", "gate faults")
+        return format_table(headers, body)
 
     def to_dict(self) -> dict:
         return {
@@ -220,6 +275,11 @@ class SampleManifest:
             "paces": self.paces,
             "missing_submissions": self.missing_submissions,
             "summary": self.summary(),
+            "gate_faults": [
+                {"path": f.path, "suite": GATE_RULES[rule], "rule": rule, "reason_code": f"gx_{rule}",
+                 "rows": [i.row for i in f.gate_faults if i.reason == rule]}
+                for f in self.files for rule in dict.fromkeys(i.reason for i in f.gate_faults)
+            ],
             "files": [f.to_dict() for f in self.files],
         }
 
@@ -248,6 +308,7 @@ class Row:
     values: dict[str, object]
     fault: Issue | None = None
     special: Issue | None = None
+    gate: Issue | None = None
 
 
 @dataclass
@@ -365,6 +426,79 @@ def _register_docs(world: World) -> list[Doc]:
                 fault_eligible=False,
             ))
     return docs
+
+
+# ---------------------------------------------------------------------------- what the warehouse will count
+
+
+class _Coverage:
+    """The province totals the warehouse will compute from the submissions, kept up to date as
+    reports go missing and rows are held back, so that none of that can
+
+    * leave a province's headcount of a trainee category below the persons of that category
+      trained there since 2023 (each counted once, from their first completed course): coverage
+      over 100 %, which the real agencies' figures would not show; or
+    * leave a current province without a single row of a measure in a year, so that an
+      indicator had no data there.
+    """
+
+    def __init__(self, world: World, docs: list[Doc], courses: list[Course]):
+        self.mapping = world.ref.mapping
+        self.last_year = max(world.years)
+        self.headcounts = {c.headcount_measure for c in world.ref.categories.values() if c.headcount_measure}
+        self.rows: Counter[tuple[str, int, str]] = Counter()
+        self.staff: Counter[tuple[str, int, str]] = Counter()
+        for doc in docs:
+            self._count(doc.rows, 1)
+        measure_of = {c.code: c.headcount_measure for c in world.ref.categories.values()}
+        first: dict[tuple[int, str], tuple[int, str]] = {}
+        for course in sorted(courses, key=lambda c: (c.end, c.course_id)):
+            for enrolment in course.enrolments:
+                measure = measure_of.get(enrolment.person.category)
+                if enrolment.completed and measure:
+                    first.setdefault((enrolment.person.person_id, measure),
+                                     (course.end.year, self._current(enrolment.agency_code)))
+        self.trained: Counter[tuple[str, int, str]] = Counter()
+        for (_, measure), (year, current) in first.items():
+            for later in world.years:
+                if later >= year:
+                    self.trained[(current, later, measure)] += 1
+
+    def _current(self, code: str) -> str:
+        province = code.split("-", 1)[0]
+        return self.mapping.get(province, province)
+
+    def _key(self, row: Row) -> tuple[str, int, str]:
+        v = row.values
+        return self._current(str(v["province_code"])), int(str(v["period"])[:4]), str(v["measure_code"])
+
+    def _count(self, rows: list[Row], sign: int) -> None:
+        for row in rows:
+            key = self._key(row)
+            self.rows[key] += sign
+            if key[2] in self.headcounts:
+                self.staff[key] += sign * int(row.values["value"])
+
+    def allows(self, rows: list[Row], *, every_year: bool = True) -> bool:
+        """Whether the warehouse may lose ``rows`` (a report, or rows held back) and still
+        count every trained person within a headcount and have data for every year (for the
+        last year only, without ``every_year``)."""
+        lost: Counter[tuple[str, int, str]] = Counter()
+        staff: Counter[tuple[str, int, str]] = Counter()
+        for row in rows:
+            key = self._key(row)
+            lost[key] += 1
+            if key[2] in self.headcounts:
+                staff[key] += int(row.values["value"])
+        for key, n in lost.items():
+            if (every_year or key[1] == self.last_year) and self.rows[key] - n < 1:
+                return False
+            if key[2] in self.headcounts and self.staff[key] - staff[key] < max(self.trained[key], 1):
+                return False
+        return True
+
+    def remove(self, rows: list[Row]) -> None:
+        self._count(rows, -1)
 
 
 # ---------------------------------------------------------------------------- submissions
@@ -557,6 +691,9 @@ class _SubmissionBuilder:
             if agency.reporting == "quarterly" and task.reporting_frequency == "quarterly":
                 continue
             tasks.append((task.code, max(world.task_status(u, task.code, year) for u in units)))
+        if agency.role.key == UPR_REPORTER:
+            tasks += [(code, max(world.upr_status(u, code, year) for u in units))
+                      for code in world.ref.upr_recommendations]
         doc = Doc(
             source="submissions",
             path=f"submissions/bao-cao_{agency.code}_{year}.xlsx",
@@ -625,7 +762,8 @@ class _SubmissionBuilder:
         return doc
 
 
-def _submission_docs(world: World, spec: SampleSpec) -> tuple[list[Doc], list[dict]]:
+def _submission_docs(world: World, spec: SampleSpec,
+                     courses: list[Course]) -> tuple[list[Doc], list[dict], _Coverage]:
     builder = _SubmissionBuilder(world)
     annual: list[Doc] = []
     quarterly: list[Doc] = []
@@ -645,15 +783,24 @@ def _submission_docs(world: World, spec: SampleSpec) -> tuple[list[Doc], list[di
         if fmt not in present and len(annual) > 4:
             _apply_format(rng.choice([d for d in annual if d.fmt == "xlsx"]), fmt, rng)
 
-    # A few agencies skip a year (never the focal point, the Sở TT&TT).
+    # A few agencies skip a year (never the focal point, the Sở TT&TT, and never one whose
+    # headcount the province's training coverage needs).
+    coverage = _Coverage(world, annual + quarterly, courses)
     rng = world.rng("missing")
     skippable = [d for d in annual if d.meta["role"] != "ict"]
-    missing = sorted(rng.sample(skippable, min(len(skippable), max(2, round(0.04 * len(annual))))),
-                     key=lambda d: d.path)
+    wanted = max(2, round(0.04 * len(annual)))
+    missing = []
+    for doc in rng.sample(skippable, len(skippable)):
+        if len(missing) == wanted:
+            break
+        if coverage.allows(doc.rows):
+            coverage.remove(doc.rows)
+            missing.append(doc)
+    missing.sort(key=lambda d: d.path)
     skipped = {id(d) for d in missing}
     annual = [d for d in annual if id(d) not in skipped]
     missing_list = [{"agency_code": d.key["agency_code"], "period": d.key["period"]} for d in missing]
-    return annual + quarterly, missing_list
+    return annual + quarterly, missing_list, coverage
 
 
 def _resubmit(doc: Doc, world: World) -> Doc:
@@ -686,19 +833,75 @@ def _future_year(year: int) -> int:
     return swapped if swapped > year + 5 else year + 50
 
 
-def _plant_submission_specials(docs: list[Doc], world: World, spec: SampleSpec) -> list[Doc]:
-    """Re-submission, duplicate file, formula text and whole-file faults; returns extra docs."""
+def _gate_fault_years(spec: SampleSpec) -> tuple[int, ...]:
+    """Where gate faults go: the rows they hold back would leave a gap in the baseline (first) or
+    the latest year's indicators, so a year in between where there is one."""
+    return spec.years[1:-1] or spec.years[:-1] or spec.years
+
+
+_PRODUCT_PARTS = ("products_ethnic_language", "products_foreign_language", "products_digital_platform")
+
+
+def _measure_rows(doc: Doc) -> dict[str, Row]:
+    return {str(r.values["measure_code"]): r for r in doc.rows if r.values["task_code"] is None}
+
+
+def _gate_fault_rows(rule: str, doc: Doc) -> list[Row] | None:
+    """The rows of ``doc`` the gate's ``rule`` would flag once the fault is planted (None: the
+    report has nothing to plant it in)."""
+    rows = _measure_rows(doc)
+    pairs = {"handled_exceeds_detected": ("fake_news_detected", "fake_news_handled"),
+             "misinformation_exceeds_monitored": ("hr_items_monitored", "misinformation_items"),
+             "digitised_exceeds_total": ("data_sources_total", "data_sources_digitised_shared")}
+    if rule in pairs:
+        whole, part = (rows.get(m) for m in pairs[rule])
+        if whole is None or part is None or any(r.special for r in (whole, part)):
+            return None
+        if rule == "misinformation_exceeds_monitored" and int(part.values["value"]) < 1:
+            return None
+        return [whole, part]
+    total = rows.get("products_total")
+    parts = [rows[m] for m in _PRODUCT_PARTS if m in rows and int(rows[m].values["value"]) > 0]
+    if total is None or not parts or any(r.special for r in (total, *parts)):
+        return None
+    return [total, *parts]
+
+
+def _plant_gate_fault(rule: str, flagged: list[Row], rng) -> None:
+    """Write a fault each row passes on its own but the rows together break: what only the
+    gate's rules across a submission's rows can see."""
+    whole, *parts = flagged
+    if rule == "handled_exceeds_detected":  # items carried over from last year counted as handled
+        parts[0].values["value"] = int(whole.values["value"]) + rng.randint(2, 9)
+    elif rule == "misinformation_exceeds_monitored":  # a digit dropped from the items monitored
+        whole.values["value"] = min(int(whole.values["value"]) // 10, int(parts[0].values["value"]) - 1)
+    elif rule == "digitised_exceeds_total":  # the products counted with the data sources shared
+        parts[0].values["value"] = int(whole.values["value"]) + rng.randint(2, 8)
+    else:  # products_exceed_total: a sub-count typed into the total's cell
+        whole.values["value"] = min(int(p.values["value"]) for p in parts) - 1
+    for row in flagged:
+        row.gate = Issue(rule, column="value", value=str(row.values["value"]))
+
+
+def _plant_submission_specials(docs: list[Doc], world: World, spec: SampleSpec, coverage: _Coverage) -> list[Doc]:
+    """Re-submission, duplicate file, formula text, whole-file faults and faults only the gate
+    catches; returns extra docs."""
     rng = world.rng("specials")
     annual = [d for d in docs if "-Q" not in d.key["period"]]
     used: set[str] = set()
 
-    def pick(candidates: list[Doc]) -> Doc | None:
+    def pick(candidates: list[Doc], accept: Callable[[Doc], bool] | None = None) -> Doc | None:
         free = [d for d in candidates if d.path not in used]
-        if not free:
-            return None
-        chosen = rng.choice(free)
-        used.add(chosen.path)
+        if accept is None:
+            chosen = rng.choice(free) if free else None
+        else:
+            chosen = next((d for d in rng.sample(free, len(free)) if accept(d)), None)
+        if chosen is not None:
+            used.add(chosen.path)
         return chosen
+
+    def droppable(doc: Doc) -> bool:
+        return coverage.allows(doc.rows)
 
     extra: list[Doc] = []
     xlsx = [d for d in annual if d.fmt == "xlsx"]
@@ -722,9 +925,10 @@ def _plant_submission_specials(docs: list[Doc], world: World, spec: SampleSpec) 
     extra.append(_SubmissionBuilder(world).unregistered(spec.years[0]))
     others = [d for d in annual if d.meta["role"] not in ("ict", "police")]
     for reason in ("empty_file", "missing_columns", "unsupported_format"):
-        doc = pick(others)
+        doc = pick(others, droppable)
         if doc is None:
             continue
+        coverage.remove(doc.rows)
         doc.expected, doc.reason, doc.fault_eligible = "rejected", reason, False
         stem = doc.path.rsplit(".", 1)[0]
         if reason == "empty_file":
@@ -740,6 +944,25 @@ def _plant_submission_specials(docs: list[Doc], world: World, spec: SampleSpec) 
             doc.path, doc.fmt, doc.style = f"{stem}.docx", "docx", {}
             doc.rows = []
             doc.render = lambda d, payload=payload: (payload, [])
+
+    earlier = [d for d in annual if d.meta["year"] in _gate_fault_years(spec)]
+    for rule, suite in GATE_RULES.items():
+        if suite != "agency_submissions":
+            continue
+
+        def fits(doc: Doc, rule: str = rule, every_year: bool = True) -> bool:
+            flagged = _gate_fault_rows(rule, doc)
+            return flagged is not None and coverage.allows(flagged, every_year=every_year)
+
+        # Rather a gap in a year between than no example of the rule (in a small sample, where
+        # the Sở TT&TT is the only agency reporting some measures).
+        doc = (pick(earlier, fits) or pick(annual, fits)
+               or pick(earlier, functools.partial(fits, every_year=False)))
+        if doc is None:
+            continue
+        flagged = _gate_fault_rows(rule, doc) or []
+        coverage.remove(flagged)
+        _plant_gate_fault(rule, flagged, world.rng("gate", rule))
     return extra
 
 
@@ -850,9 +1073,8 @@ def _render_roster(doc: Doc) -> tuple[bytes, list[int]]:
     return xlsx_bytes([sheet], doc.sent_at.replace(tzinfo=None)), [first + i for i in range(len(doc.rows))]
 
 
-def _roster_docs(world: World, spec: SampleSpec) -> list[Doc]:
+def _roster_docs(world: World, spec: SampleSpec, courses: list[Course]) -> list[Doc]:
     docs = []
-    courses = world.courses()
     online = [c for c in courses if c.mode == "online"]
     as_json = (online or courses[-1:] or [None])[0]
     for course in courses:
@@ -905,15 +1127,37 @@ def _roster_docs(world: World, spec: SampleSpec) -> list[Doc]:
             reason="unsupported_format",
             fault_eligible=False,
         ))
+        _plant_roster_gate_fault(docs, world, spec)
     return docs
+
+
+def _plant_roster_gate_fault(docs: list[Doc], world: World, spec: SampleSpec) -> None:
+    """A trainee marked as completing a course they are not ticked as attending: a valid row for
+    ingestion, held back by the gate (``completed_without_attending``)."""
+    rng = world.rng("gate", "completed_without_attending")
+    years = _gate_fault_years(spec)
+    earlier = [d for d in docs if d.expected == "loaded" and d.meta["course"].start.year in years]
+    candidates = [(d, r) for d in earlier or docs if d.expected == "loaded" for r in d.rows
+                  if r.values["attended"] == "yes" and r.values["completed"] == "yes"]
+    if not candidates:
+        return
+    doc, row = rng.choice(candidates)
+    row.values["attended"] = "no"
+    if doc.fmt == "json":
+        written = "false"
+    else:
+        written = doc.style["yes_no"][1] or None  # "x" sheets leave "no" blank
+    row.gate = Issue("completed_without_attending", column="attended", value=written)
 
 
 # ---------------------------------------------------------------------------- row faults
 
 
-def _plant_row_faults(docs: list[Doc], source: str, world: World, spec: SampleSpec) -> None:
+def _plant_row_faults(docs: list[Doc], source: str, world: World, spec: SampleSpec,
+                      coverage: _Coverage | None = None) -> None:
     reasons = ROW_REASONS[source]
-    eligible = [(d, i) for d in docs if d.fault_eligible for i, r in enumerate(d.rows) if r.special is None]
+    eligible = [(d, i) for d in docs if d.fault_eligible for i, r in enumerate(d.rows)
+                if r.special is None and r.gate is None]
     if spec.fault_rate <= 0 or not eligible:
         return
     total = sum(len(d.rows) for d in docs)
@@ -923,11 +1167,16 @@ def _plant_row_faults(docs: list[Doc], source: str, world: World, spec: SampleSp
     measures = world.ref.measures
 
     def fits(reason: str, doc: Doc, index: int) -> bool:
+        if source != "submissions" or reason == "duplicate_row":
+            return True
+        row = doc.rows[index]
+        code = str(row.values["measure_code"])
+        if code in PAIRED_MEASURES or row.values["task_code"] in world.ref.upr_recommendations:
+            return False
         # A negative flag or status is reported as invalid_flag/invalid_status, not negative_value.
-        if source == "submissions" and reason == "negative_value":
-            measure = measures.get(str(doc.rows[index].values["measure_code"]))
-            return measure is not None and measure.value_kind == "count"
-        return True
+        if reason == "negative_value" and measures[code].value_kind != "count":
+            return False
+        return coverage is None or coverage.allows([row])
 
     cursors = dict.fromkeys(reasons, 0)
     taken: set[tuple[int, int]] = set()
@@ -941,6 +1190,8 @@ def _plant_row_faults(docs: list[Doc], source: str, world: World, spec: SampleSp
             if (id(doc), index) not in taken and fits(reason, doc, index):
                 taken.add((id(doc), index))
                 picks.append((doc, index, reason))
+                if coverage is not None and source == "submissions" and reason != "duplicate_row":
+                    coverage.remove([doc.rows[index]])
                 break
         cursors[reason] = position
     duplicates: dict[int, tuple[Doc, list[int]]] = {}
@@ -1068,12 +1319,13 @@ def generate_sample(
         clear_previous_sample(landing_dir)
 
     world = World(ref, provinces=spec.provinces, years=spec.years, seed=spec.seed)
+    courses = world.courses()
     registers = _register_docs(world)
-    submissions, missing = _submission_docs(world, spec)
-    submissions += _plant_submission_specials(submissions, world, spec)
+    submissions, missing, coverage = _submission_docs(world, spec, courses)
+    submissions += _plant_submission_specials(submissions, world, spec, coverage)
     portal = _portal_docs(world, spec)
-    rosters = _roster_docs(world, spec)
-    _plant_row_faults(submissions, "submissions", world, spec)
+    rosters = _roster_docs(world, spec, courses)
+    _plant_row_faults(submissions, "submissions", world, spec, coverage)
     _plant_row_faults(portal, "portal", world, spec)
     _plant_row_faults(rosters, "rosters", world, spec)
     docs = sorted(registers + submissions + portal + rosters, key=lambda d: d.path)
@@ -1089,17 +1341,16 @@ def generate_sample(
             target.write_bytes(data)
             stamp = doc.sent_at.timestamp()
             os.utime(target, (stamp, stamp))
-            faults, specials = [], []
+            faults, specials, gate_faults = [], [], []
             for record, (row, position) in enumerate(zip(doc.rows, positions, strict=True), start=1):
-                if row.fault:
-                    faults.append(Issue(row.fault.reason, position, record, row.fault.column, row.fault.value))
-                if row.special:
-                    specials.append(Issue(row.special.reason, position, record, row.special.column, row.special.value))
+                for issue, found in ((row.fault, faults), (row.special, specials), (row.gate, gate_faults)):
+                    if issue:
+                        found.append(Issue(issue.reason, position, record, issue.column, issue.value))
             entry = SampleFile(
                 path=doc.path, source=doc.source, format=doc.fmt, encoding=doc.encoding if data else None,
                 rows=len(doc.rows), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
                 sent_at=doc.sent_at.isoformat(), expected=doc.expected, reason=doc.reason,
-                faults=faults, specials=specials, duplicate_of=doc.duplicate_of, supersedes=doc.supersedes,
+                faults=faults, specials=specials, gate_faults=gate_faults, duplicate_of=doc.duplicate_of, supersedes=doc.supersedes,
                 corrections=doc.corrections, **{k: v for k, v in doc.key.items() if v is not None},
             )
             files.append(entry)

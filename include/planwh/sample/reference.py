@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
 import sqlite3
 import unicodedata
 from contextlib import closing
@@ -21,6 +22,9 @@ from pathlib import Path
 from planwh.settings import PROJECT_ROOT
 
 DEFAULT_SEEDS_DIR = PROJECT_ROOT / "dbt_project" / "seeds"
+# The UPR recommendations' task codes live in a dbt macro (no seed holds them yet); the sample
+# reads them from there, so it reports exactly the codes the indicator model looks for.
+UPR_MACRO = PROJECT_ROOT / "dbt_project" / "macros" / "upr_recommendation_task_codes.sql"
 
 SEED_FILES = (
     "ref_provinces_legacy.csv",
@@ -91,6 +95,7 @@ class Reference:
     language_names: dict[str, str]  # code -> "Tiếng Khmer"
     agency_kinds: frozenset[str]
     tasks: tuple[TaskRef, ...]
+    upr_recommendations: tuple[str, ...]  # task codes of the UPR recommendations: UPR-63, ...
 
     def require_measures(self, codes: set[str]) -> None:
         missing = sorted(codes - set(self.measures))
@@ -132,6 +137,18 @@ def _provinces(seeds_dir: Path, name: str) -> dict[str, ProvinceRef]:
         )
         for r in rows
     }
+
+
+def upr_recommendation_codes(path: Path = UPR_MACRO) -> tuple[str, ...]:
+    """The task codes that the dbt macro ``upr_recommendation_task_codes`` lists."""
+    if not path.is_file():
+        raise ReferenceDataError(f"{path} is missing: it lists the UPR recommendations' task codes")
+    text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+    body = re.search(r"\{%-?\s*macro\s+upr_recommendation_task_codes\(\).*?%\}(.*?)\{%-?\s*endmacro", text, re.S)
+    codes = tuple(re.findall(r"'([^']+)'", body.group(1))) if body else ()
+    if not codes:
+        raise ReferenceDataError(f"{path}: no quoted task codes in macro upr_recommendation_task_codes")
+    return codes
 
 
 def load_reference(seeds_dir: Path | None = None) -> Reference:
@@ -208,6 +225,7 @@ def load_reference(seeds_dir: Path | None = None) -> Reference:
         language_names=language_names,
         agency_kinds=kinds,
         tasks=tasks,
+        upr_recommendations=upr_recommendation_codes(),
     )
 
 

@@ -18,13 +18,16 @@ Agencies
 Units and lineage
     A *unit* is the work of one legacy agency (or commune) on its territory; it goes on after the
     merger. A register agency reports the units of its lineage: before the merger its own unit,
-    after it the units of every sampled legacy province its current province absorbed. Counts
-    add up, flags and statuses take the highest value.
+    after it the units of every sampled legacy province its current province absorbed; a commune
+    committee also reports the district committees whose officials moved to it. Counts add up,
+    flags and statuses take the highest value. So every person trained since 2023 stays in some
+    agency's headcount, and coverage cannot pass 100 % through the merger.
 Progress
     Each legacy province gets a profile (strong, average, weak) and, per indicator, a pace
     (ahead, on track, behind) drawn with profile weights. An indicator moves from a 2023 baseline
     drawn per province towards its 2028 target at pace x the straight line, so the progress
-    statuses the warehouse computes differ between provinces and indicators.
+    statuses the warehouse computes differ between provinces and indicators. The UPR
+    recommendations follow a fixed schedule (``UPR_SCHEDULE``) with a lag by the province's pace.
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ DISTRICT = Role(
 COMMUNE = Role(
     "commune", "X", "commune_committee", "annual", "",
     headcounts=(("info_official", 1, 2),),
-    measures=(*_STATE, "staff_info_officials"),
+    # hr officials too: the staff of the abolished district committees moved to the communes
+    measures=(*_STATE, "staff_hr_officials", "staff_info_officials"),
 )
 ROLE_BY_KEY = {r.key: r for r in (*ROLES, DISTRICT, COMMUNE)}
 # An agency that sends reports though it is in no register: the agency_not_registered fault.
@@ -186,6 +190,14 @@ TRAJECTORIES = {
 }
 PACES = {"ahead": 2.2, "on_track": 1.0, "behind": 0.45}
 PROFILE_WEIGHTS = {"strong": (0.6, 0.3, 0.1), "average": (0.25, 0.5, 0.25), "weak": (0.1, 0.3, 0.6)}
+
+# UPR cycle III recommendations (task codes from the dbt macro): the year work on each starts and
+# the year it is completed in the provinces that lead; others lag behind by their pace. Sở Ngoại
+# vụ, the lead of international cooperation and foreign information (task 4.1), reports them.
+UPR_SCHEDULE = {"UPR-63": (2023, 2025), "UPR-67": (2023, 2027), "UPR-86": (2024, 2028)}
+UPR_DEFAULT_SCHEDULE = (2024, 2027)  # a recommendation the macro lists but this table does not
+UPR_LAG = {"ahead": (0, 0), "on_track": (0, 1), "behind": (1, 2)}
+UPR_REPORTER = "foreign"
 
 
 @dataclass
@@ -365,6 +377,7 @@ class World:
         for code in self.legacy_codes:
             by_current.setdefault(self.ref.mapping[code], []).append(code)
 
+        districts_of: dict[str, list[str]] = {}
         for code in self.legacy_codes:
             province = self.ref.legacy[code]
             survivor = self.ref.mapping[code] == code
@@ -383,6 +396,7 @@ class World:
                 district = districts[index]
                 agency_code = f"{code}-H{index + 1:02d}"
                 self._new_unit(agency_code, DISTRICT, code, BASELINE_YEAR)
+                districts_of.setdefault(code, []).append(agency_code)
                 self.agencies.append(Agency(
                     code=agency_code, name=f"UBND {district.kind.lower()} {district.short}", province_code=code,
                     role=DISTRICT, valid_from=PLAN_START, valid_to=day_before,
@@ -409,15 +423,24 @@ class World:
             for member in members:
                 own = [i for i, w in enumerate(wards) if w.legacy_province == member]
                 rng = self.rng("communes", member)
+                communes = []
                 for index in sorted(rng.sample(own, min(len(own), rng.randint(2, 4)))):
                     ward = wards[index]
                     agency_code = f"{current_code}-X{index + 1:03d}"
                     self._new_unit(agency_code, COMMUNE, member, merger_year)
-                    self.agencies.append(Agency(
+                    communes.append(Agency(
                         code=agency_code, name=f"UBND {ward.name[:1].lower()}{ward.name[1:]}",
                         province_code=current_code, role=COMMUNE, valid_from=self.merger, valid_to=None,
                         units_before=(), units_after=(agency_code,),
                     ))
+                self.agencies.extend(communes)
+                # The district committees' officials move to the new communes (or, where none is
+                # sampled, to the Sở TT&TT), which count them in their headcounts from the merger
+                # on: their training before it still counts towards the province's coverage.
+                receivers = communes or [next(a for a in self.agencies if a.code == f"{current_code}-STTTT")]
+                for k, district in enumerate(districts_of.get(member, [])):
+                    receiver = receivers[k % len(receivers)]
+                    receiver.units_after = (*receiver.units_after, district)
 
         for agency in self.agencies:
             if agency.role.kind not in self.ref.agency_kinds:
@@ -444,7 +467,7 @@ class World:
                 ))
 
     def successor(self, unit_code: str) -> str | None:
-        """The agency that reports a unit after the merger (None for district committees)."""
+        """The agency that reports a unit after the merger (a commune for a district committee)."""
         return self._successors.get(unit_code)
 
     @cached_property
@@ -517,6 +540,12 @@ class World:
         draw = rng.random()
         return 0 if draw < not_started else 2 if draw > 1 - completed else 1
 
+    def upr_status(self, unit: Unit, task_code: str, year: int) -> int:
+        """0 not started, 1 in progress, 2 completed: a recommendation moves forward, never back."""
+        start, done = UPR_SCHEDULE.get(task_code, UPR_DEFAULT_SCHEDULE)
+        lag = self.rng("upr", unit.territory, task_code).randint(*UPR_LAG[self.pace(unit.territory, "tasks")])
+        return 0 if year < start + lag else 2 if year >= done + lag else 1
+
     def briefings(self, unit: Unit, year: int, quarter: int) -> int:
         rng = self.rng("briefings", unit.code, year, quarter)
         if unit.role.key == "police":
@@ -543,7 +572,9 @@ class World:
                     if year < merger_year or (year == merger_year and unit.role is DISTRICT):
                         after = False
                     elif successor is None or (person.national_id is None and year > merger_year):
-                        continue  # the district level is gone; staff numbers change with the agency
+                        # a staff number belongs to the agency: after the merger it would name
+                        # another person, so only those with a CCCD are trained under the successor
+                        continue
                     elif year == merger_year:
                         after = unit.role is COMMUNE or (
                             person.national_id is not None and self.rng("half", person.person_id).random() < 0.5)

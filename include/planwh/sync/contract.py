@@ -1,0 +1,233 @@
+"""What the national sync shares: one explicit table from warehouse marts to national tables.
+
+``SHARED_TABLES`` is the whole contract. Each entry names the mart it reads (schema ``marts``),
+the national table it fills (schema ``national``) and, column by column, the national name, the
+mart column, the type and the header of the SDMX-CSV file the rows travel in. Nothing else in
+the warehouse is read: a column that is not listed here never leaves it, which is how personal
+data (pseudonymised keys, names, file names) stays out of the national database.
+
+Every national table also carries ``deployment_id`` (the sending warehouse), ``row_hash``,
+``batch_id`` and ``updated_at``; those are added by the sync, not mapped.
+
+Changing a mart column means changing its line here and, for the national side, adding a
+migration in :mod:`planwh.sync.national` (the national schema is versioned, never edited in
+place once released).
+
+Row identity and content:
+
+* the key of a row is its ``key`` columns (the SDMX dimensions), as a JSON object;
+* its content hash is SHA-256 over a canonical text of all mapped columns (key included),
+  computed in SQL by :func:`row_hash_sql` the same way on both sides, so the national side
+  re-derives every hash it receives and a batch cannot be altered unnoticed;
+* a batch checksum is SHA-256 over the sorted row hashes of the batch, one per line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+SCHEMA_VERSION = 1
+
+SDMX_FIXED_HEADERS = ("STRUCTURE", "STRUCTURE_ID", "ACTION")
+ROW_HASH_HEADER = "ROW_HASH"
+STRUCTURE = "dataflow"
+
+KEY = "dimension"
+MEASURE = "measure"
+ATTRIBUTE = "attribute"
+
+TYPES = ("text", "integer", "numeric", "boolean", "date")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # column of the national table
+    source: str  # column of the mart
+    type: str
+    role: str  # KEY, MEASURE or ATTRIBUTE (SDMX dimension, OBS_VALUE, attribute)
+    header: str  # SDMX-CSV column header
+
+    @property
+    def is_key(self) -> bool:
+        return self.role == KEY
+
+
+@dataclass(frozen=True)
+class SharedTable:
+    name: str  # national.<name>, also the package file <name>.csv
+    mart: str  # marts.<mart>
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def structure_id(self) -> str:
+        return f"PLANWH:DF_{self.name.upper()}({SCHEMA_VERSION}.0)"
+
+    @property
+    def key(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.is_key)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (*SDMX_FIXED_HEADERS, *(c.header for c in self.columns), ROW_HASH_HEADER)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.csv"
+
+
+def _table(name: str, mart: str, description: str, rows: Iterable[tuple[str, str, str, str, str]]) -> SharedTable:
+    columns = tuple(Column(*row) for row in rows)
+    for column in columns:
+        if column.type not in TYPES or column.role not in (KEY, MEASURE, ATTRIBUTE):
+            raise ValueError(f"shared table {name}, column {column.name}: bad type or role")
+    return SharedTable(name, mart, description, columns)
+
+
+# fmt: off
+SHARED_TABLES: tuple[SharedTable, ...] = (
+    _table("indicator_values", "fct_indicator_progress",
+           "Indicator x current province (or 00 = national) x year: value, target, status, completeness.", (
+        # national column       mart column             type        role       SDMX-CSV header
+        ("indicator_code",      "indicator_code",       "text",     KEY,       "INDICATOR"),
+        ("province_code",       "province_code",        "text",     KEY,       "REF_AREA"),
+        ("year",                "year",                 "integer",  KEY,       "TIME_PERIOD"),
+        ("value",               "value",                "numeric",  MEASURE,   "OBS_VALUE"),
+        ("numerator",           "numerator",            "numeric",  ATTRIBUTE, "NUMERATOR"),
+        ("denominator",         "denominator",          "numeric",  ATTRIBUTE, "DENOMINATOR"),
+        ("unit",                "unit",                 "text",     ATTRIBUTE, "UNIT_MEASURE"),
+        ("target_scope",        "target_scope",         "text",     ATTRIBUTE, "TARGET_SCOPE"),
+        ("target_operator",     "target_operator",      "text",     ATTRIBUTE, "TARGET_OPERATOR"),
+        ("target_value",        "target_value",         "numeric",  ATTRIBUTE, "TARGET_VALUE"),
+        ("target_value_high",   "target_value_high",    "numeric",  ATTRIBUTE, "TARGET_VALUE_HIGH"),
+        ("target_year",         "target_year",          "integer",  ATTRIBUTE, "TARGET_YEAR"),
+        ("baseline_year",       "baseline_year",        "integer",  ATTRIBUTE, "BASELINE_YEAR"),
+        ("baseline_value",      "baseline_value",       "numeric",  ATTRIBUTE, "BASELINE_VALUE"),
+        ("trajectory_value",    "trajectory_value",     "numeric",  ATTRIBUTE, "TRAJECTORY_VALUE"),
+        ("status",              "status",               "text",     ATTRIBUTE, "OBS_STATUS"),
+        ("agencies_reported",   "agencies_reported",    "integer",  ATTRIBUTE, "AGENCIES_REPORTED"),
+        ("agencies_expected",   "agencies_expected",    "integer",  ATTRIBUTE, "AGENCIES_EXPECTED"),
+        ("completeness_rate",   "completeness_rate",    "numeric",  ATTRIBUTE, "COMPLETENESS_RATE"),
+    )),
+    _table("submission_compliance", "fct_submission_compliance_by_province",
+           "Current province (or 00) x year x kind of report: reports owed, received, on time; DHIS2-style rates.", (
+        ("province_code",       "province_code",        "text",     KEY,       "REF_AREA"),
+        ("year",                "year",                 "integer",  KEY,       "TIME_PERIOD"),
+        ("period_kind",         "period_kind",          "text",     KEY,       "REPORT_PERIOD_KIND"),
+        ("completeness_rate",   "completeness_rate",    "numeric",  MEASURE,   "OBS_VALUE"),
+        ("timeliness_rate",     "timeliness_rate",      "numeric",  ATTRIBUTE, "TIMELINESS_RATE"),
+        ("reports_expected",    "expected",             "integer",  ATTRIBUTE, "REPORTS_EXPECTED"),
+        ("reports_received",    "received",             "integer",  ATTRIBUTE, "REPORTS_RECEIVED"),
+        ("reports_on_time",     "on_time",              "integer",  ATTRIBUTE, "REPORTS_ON_TIME"),
+        ("reports_late",        "received_late",        "integer",  ATTRIBUTE, "REPORTS_LATE"),
+        ("reports_missing",     "not_received",         "integer",  ATTRIBUTE, "REPORTS_MISSING"),
+        ("reports_not_expected", "received_not_expected", "integer", ATTRIBUTE, "REPORTS_NOT_EXPECTED"),
+    )),
+    _table("training_coverage", "fct_training_coverage",
+           "Trainee category x current province (or 00) x year: persons trained (each once) against headcount.", (
+        ("category_code",       "category_code",        "text",     KEY,       "TRAINEE_CATEGORY"),
+        ("province_code",       "province_code",        "text",     KEY,       "REF_AREA"),
+        ("year",                "year",                 "integer",  KEY,       "TIME_PERIOD"),
+        ("coverage_rate",       "coverage_rate",        "numeric",  MEASURE,   "OBS_VALUE"),
+        ("indicator_code",      "indicator_code",       "text",     ATTRIBUTE, "INDICATOR"),
+        ("trainees_new_in_year", "trainees_new_in_year", "integer", ATTRIBUTE, "TRAINEES_NEW"),
+        ("trainees_cumulative", "trainees_cumulative",  "integer",  ATTRIBUTE, "TRAINEES_CUMULATIVE"),
+        ("headcount",           "headcount",            "numeric",  ATTRIBUTE, "HEADCOUNT"),
+        ("headcount_agencies",  "headcount_agencies",   "integer",  ATTRIBUTE, "HEADCOUNT_AGENCIES"),
+    )),
+    _table("indicators", "dim_indicator",
+           "The 12 indicators of Decision 1079/QĐ-TTg: names, unit, computation and national target.", (
+        ("indicator_code",      "indicator_code",       "text",     KEY,       "INDICATOR"),
+        ("name_vi",             "name_vi",              "text",     ATTRIBUTE, "NAME_VI"),
+        ("name_en",             "name_en",              "text",     ATTRIBUTE, "NAME_EN"),
+        ("unit",                "unit",                 "text",     ATTRIBUTE, "UNIT_MEASURE"),
+        ("direction",           "direction",            "text",     ATTRIBUTE, "DIRECTION"),
+        ("is_cumulative",       "is_cumulative",        "boolean",  ATTRIBUTE, "IS_CUMULATIVE"),
+        ("computation",         "computation",          "text",     ATTRIBUTE, "COMPUTATION"),
+        ("trainee_category_code", "trainee_category_code", "text",  ATTRIBUTE, "TRAINEE_CATEGORY"),
+        ("target_operator",     "target_operator",      "text",     ATTRIBUTE, "TARGET_OPERATOR"),
+        ("target_value",        "target_value",         "numeric",  ATTRIBUTE, "TARGET_VALUE"),
+        ("target_value_high",   "target_value_high",    "numeric",  ATTRIBUTE, "TARGET_VALUE_HIGH"),
+        ("target_label",        "target_label",         "text",     ATTRIBUTE, "TARGET_LABEL"),
+        ("target_scope_default", "target_scope_default", "text",    ATTRIBUTE, "TARGET_SCOPE_DEFAULT"),
+        ("baseline_year",       "baseline_year",        "integer",  ATTRIBUTE, "BASELINE_YEAR"),
+        ("target_year",         "target_year",          "integer",  ATTRIBUTE, "TARGET_YEAR"),
+        ("source_reference",    "source_reference",     "text",     ATTRIBUTE, "SOURCE_REFERENCE"),
+    )),
+    _table("province_mapping", "dim_province",
+           "The 63 legacy and 34 current provinces, and the current province each legacy one merged into.", (
+        ("province_period",     "province_period",      "text",     KEY,       "PROVINCE_PERIOD"),
+        ("province_code",       "province_code",        "text",     KEY,       "REF_AREA"),
+        ("province_name",       "province_name",        "text",     ATTRIBUTE, "PROVINCE_NAME"),
+        ("province_name_full",  "province_name_full",   "text",     ATTRIBUTE, "PROVINCE_NAME_FULL"),
+        ("province_kind",       "province_kind",        "text",     ATTRIBUTE, "PROVINCE_KIND"),
+        ("valid_from",          "valid_from",           "date",     ATTRIBUTE, "VALID_FROM"),
+        ("valid_to",            "valid_to",             "date",     ATTRIBUTE, "VALID_TO"),
+        ("current_province_code", "current_province_code", "text",  ATTRIBUTE, "CURRENT_REF_AREA"),
+        ("current_province_name", "current_province_name", "text",  ATTRIBUTE, "CURRENT_PROVINCE_NAME"),
+    )),
+)
+# fmt: on
+
+TABLES_BY_NAME = {table.name: table for table in SHARED_TABLES}
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted (the mapping's names are code, but headers are upper case)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _canonical(column: Column, ref: str) -> str:
+    # quote_nullable keeps NULL apart from the text 'NULL' and from ''; numerics lose trailing
+    # zeros so 1.50 and 1.5 hash alike; dates ignore the session's DateStyle.
+    if column.type == "numeric":
+        ref = f"trim_scale({ref})"
+    elif column.type == "date":
+        ref = f"to_char({ref}, 'YYYY-MM-DD')"
+    return f"quote_nullable({ref})"
+
+
+def row_hash_sql(table: SharedTable, ref: Callable[[Column], str]) -> str:
+    """SQL for a row's content hash; ``ref(column)`` gives the typed column reference."""
+    parts = ", ".join(_canonical(c, ref(c)) for c in table.columns)
+    return f"encode(sha256(convert_to(concat_ws(',', {parts}), 'UTF8')), 'hex')"
+
+
+def row_key_sql(table: SharedTable, ref: Callable[[Column], str]) -> str:
+    """SQL for a row's key as a JSON object of its key columns."""
+    pairs = ", ".join(f"'{c.name}', {ref(c)}" for c in table.key)
+    return f"jsonb_build_object({pairs})"
+
+
+def batch_checksum(row_hashes: Iterable[str]) -> str:
+    """SHA-256 over the sorted row hashes of a batch, one per line."""
+    return hashlib.sha256("\n".join(sorted(row_hashes)).encode("ascii")).hexdigest()
+
+
+BATCH_CHECKSUM_SQL = "encode(sha256(convert_to(coalesce(string_agg(row_hash, E'\\n' order by row_hash collate \"C\"), ''), 'UTF8')), 'hex')"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch as it travels: its ledger fields and one SDMX-CSV file per shared table.
+
+    ``kind`` is ``direct`` (sent by ``planwh sync``) or ``package`` (an offline export);
+    ``mode`` is ``delta`` (ACTION I/U/D relative to ``base_batch_id``, the deployment's latest
+    batch on the national side when the delta was computed) or ``replace`` (a full snapshot,
+    ACTION I only: the deployment's rows not in it are deleted).
+    """
+
+    batch_id: str
+    deployment_id: str
+    deployment_name: str
+    sequence: int
+    kind: str
+    mode: str
+    base_batch_id: str | None
+    schema_version: int
+    created_at: datetime
+    checksum: str
+    files: Mapping[str, bytes]

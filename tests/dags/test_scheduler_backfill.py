@@ -1,0 +1,100 @@
+"""A real scheduler: ``airflow backfill create`` of three portal days gives the warehouse that
+three single daily runs give.
+
+Airflow's API server, DAG processor and scheduler (LocalExecutor) run as child processes with
+their metadata in a database of the test's PostgreSQL server; the backfill goes through the
+``airflow`` CLI as an operator would type it, and the transform DAG follows through its asset
+schedule. The same three days are then run one by one with ``dag.test()`` into a second
+warehouse, and the two are compared table by table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import psycopg
+from dag_helpers import PORTAL_RECEIVED_DAYS, table_fingerprints, write_sample
+
+from planwh.orchestration.local_run import run_dags
+from planwh.orchestration.scheduler import LocalAirflow
+from planwh.orchestration.tasks import Interval
+from planwh.orchestration.transform_dag import ensure_manifest
+
+PORTAL = "ingest_portal_statistics"
+TRANSFORM = "transform_warehouse"
+
+
+def _database(server_url: str, name: str) -> str:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop(server_url: str, *names: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url: str, tmp_path) -> None:
+    # GIVEN a landing folder whose portal exports arrive on three days, and the dbt manifest
+    write_sample(settings)
+    ensure_manifest(settings)
+    first, last = PORTAL_RECEIVED_DAYS[0], PORTAL_RECEIVED_DAYS[-1]
+    suffix = uuid.uuid4().hex[:8]
+    metadata = f"airflow_{suffix}"
+
+    try:
+        # WHEN a scheduler runs `airflow backfill create` of the portal DAG over the three days
+        with LocalAirflow(settings, database=metadata, parallelism=2) as airflow:
+            airflow.wait_for_dags([PORTAL, TRANSFORM], timeout=180)
+            for dag_id in (PORTAL, TRANSFORM, "sync_national"):
+                airflow.cli("dags", "unpause", dag_id)
+            airflow.cli(
+                "backfill",
+                "create",
+                "--dag-id",
+                PORTAL,
+                "--from-date",
+                first.isoformat(),
+                "--to-date",
+                last.isoformat(),
+                "--max-active-runs",
+                "1",
+            )
+            runs = airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 4, TRANSFORM: 1}, timeout=900)
+
+        # THEN each day ran once, as a backfill, with that day's interval, and the marts were rebuilt after
+        # (unpausing also schedules the latest interval, today's: nothing was received then)
+        portal = [r for r in runs if r.dag_id == PORTAL and r.run_type == "backfill"]
+        assert [r.state for r in portal] == ["success"] * 3
+        assert sorted(r.logical_date for r in portal) == [Interval.for_day(d).start for d in PORTAL_RECEIVED_DAYS]
+        assert all(r.state == "success" for r in runs if r.dag_id == PORTAL)
+        transforms = [r for r in runs if r.dag_id == TRANSFORM]
+        assert all(r.state == "success" and r.run_type == "asset_triggered" for r in transforms)
+        assert max(r.end_date for r in transforms) > max(r.end_date for r in portal)
+
+        # WHEN the same three days run one by one, then the transform, into another warehouse
+        daily_url = _database(server_url, f"daily_{suffix}")
+        daily = settings.with_overrides(
+            warehouse_url=daily_url,
+            national_url=_database(server_url, f"daily_{suffix}_nat"),
+            airflow_home=tmp_path / "airflow-daily",
+            state_dir=tmp_path / "state-daily",
+        )
+        results = run_dags(daily, [*((PORTAL, d) for d in PORTAL_RECEIVED_DAYS), (TRANSFORM, None)])
+        assert [r.state for r in results] == ["success"] * 4
+
+        # THEN the two warehouses hold the same ledger, published rows and marts, table by table
+        for schema in ("published", "marts"):
+            backfilled = table_fingerprints(settings.warehouse_url, schema)
+            assert backfilled and backfilled == table_fingerprints(daily_url, schema), schema
+        with psycopg.connect(daily_url) as conn:
+            received = [r[0] for r in conn.execute("select received_at from landing.files order by file_id")]
+        assert len(received) == 3 and all(
+            Interval.for_day(first).start <= moment < Interval.for_day(last).start + timedelta(days=1)
+            for moment in received
+        )
+    finally:
+        _drop(server_url, metadata, f"daily_{suffix}", f"daily_{suffix}_nat")
