@@ -27,7 +27,7 @@ def test_reference_seeds_load_and_pass_their_dbt_tests(
 
     # WHEN the seeds are loaded and their tests run
     seeded = runner.invoke(["seed", *common])
-    tested = runner.invoke(["test", "--select", "resource_type:seed", *common])
+    tested = runner.invoke(["test", "--select", "resource_type:seed", "--indirect-selection", "cautious", *common])
 
     # THEN both succeed, and every seed test ran and passed
     assert seeded.success, seeded.exception or [str(r.message) for r in seeded.result]
