@@ -80,27 +80,15 @@ def ingest_portal_statistics():
         data_interval_end: datetime | None = None,
         params: dict | None = None,
     ) -> dict:
-        from airflow.sdk.exceptions import AirflowSkipException
+        from planwh.orchestration.tasks import publish_step
 
-        from planwh.orchestration.tasks import Interval, publish_interval
-        from planwh.settings import load_settings
-
-        interval = Interval.from_context(data_interval_start, data_interval_end, params)
-        file_ids = [*pulled["file_ids"], *files["file_ids"]]
-        gate = publish_interval(load_settings(), SOURCES, interval, file_ids)
-        if not gate.file_ids:
-            # Nothing new: no asset event, so the day does not rebuild the marts for nothing.
-            raise AirflowSkipException("nothing was received in this interval")
-        return gate.to_xcom()
+        return publish_step(SOURCES, data_interval_start, data_interval_end, params, pulled, files)
 
     @task
     def fail_on_rejected_batches(gate: dict) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
+        from planwh.orchestration.tasks import fail_on_gate
 
-        from planwh.orchestration.tasks import gate_failure_message
-
-        if message := gate_failure_message(gate["failures"]):
-            raise AirflowFailException(message)  # the data will not change on a retry
+        fail_on_gate(gate)
 
     pulled = pull_portal_apis()
     files = load_portal_files()

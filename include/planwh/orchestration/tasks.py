@@ -444,3 +444,34 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
             ]
             for t in tables
         }
+
+
+def publish_step(
+    sources: Sequence[str],
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    params: dict | None,
+    *loaded: dict,
+) -> dict:
+    """The ingest DAGs' ``validate_and_publish`` task: gate what the load tasks (``loaded``, their
+    XCom results) brought in this interval. Skips when nothing was received, so that no asset
+    event rebuilds the marts for nothing."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from planwh.settings import load_settings
+
+    interval = Interval.from_context(data_interval_start, data_interval_end, params)
+    file_ids = [file_id for step in loaded for file_id in step["file_ids"]]
+    gate = publish_interval(load_settings(), sources, interval, file_ids)
+    if not gate.file_ids:
+        raise AirflowSkipException("nothing was received in this interval")
+    return gate.to_xcom()
+
+
+def fail_on_gate(gate: dict) -> None:
+    """The ingest DAGs' last task: fail the run when the gate held a file back (after the good
+    files were published). No retry: the data will not change on one."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if message := gate_failure_message(gate["failures"]):
+        raise AirflowFailException(message)
