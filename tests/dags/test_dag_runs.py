@@ -26,7 +26,6 @@ SINCE = date(2023, 1, 1)
 TOKEN = "dag-test-token"
 
 
-@pytest.mark.slow  # failing, see issue #6: run with `make test-slow`
 def test_daily_chain_runs_end_to_end_fails_visibly_on_the_gate_and_reruns_as_a_no_op(settings) -> None:
     # GIVEN a clean sample, plus a report received on the chain's day that only the gate rejects
     write_sample(settings)

@@ -1,5 +1,5 @@
 """A real scheduler: ``airflow backfill create`` of three portal days gives the warehouse that
-three single daily runs give.
+three single daily runs give, and so does ``planwh backfill`` without a scheduler.
 
 Airflow's API server, DAG processor and scheduler (LocalExecutor) run as child processes with
 their metadata in a database of the test's PostgreSQL server; the backfill goes through the
@@ -14,9 +14,9 @@ import uuid
 from datetime import timedelta
 
 import psycopg
-import pytest
 from dag_helpers import PORTAL_RECEIVED_DAYS, table_fingerprints, write_sample
 
+from planwh.orchestration.backfill import backfill
 from planwh.orchestration.local_run import run_dags
 from planwh.orchestration.scheduler import LocalAirflow
 from planwh.orchestration.tasks import Interval
@@ -38,7 +38,6 @@ def _drop(server_url: str, *names: str) -> None:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
-@pytest.mark.slow  # failing, see issue #6: run with `make test-slow`
 def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url: str, tmp_path) -> None:
     # GIVEN a landing folder whose portal exports arrive on three days, and the dbt manifest
     write_sample(settings)
@@ -88,15 +87,40 @@ def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url
         results = run_dags(daily, [*((PORTAL, d) for d in PORTAL_RECEIVED_DAYS), (TRANSFORM, None)])
         assert [r.state for r in results] == ["success"] * 4
 
-        # THEN the two warehouses hold the same ledger, published rows and marts, table by table
+        # WHEN an engineer backfills the same days without a scheduler (`planwh backfill portal --transform`)
+        laptop_url = _database(server_url, f"laptop_{suffix}")
+        laptop = settings.with_overrides(
+            warehouse_url=laptop_url,
+            national_url=_database(server_url, f"laptop_{suffix}_nat"),
+            state_dir=tmp_path / "state-laptop",
+        )
+        report = backfill(laptop, "portal", first, last, transform=True, progress=False)
+        assert not report.failures and report.dbt
+
+        # THEN the three warehouses hold the same published rows and marts, table by table
         for schema in ("published", "marts"):
             backfilled = table_fingerprints(settings.warehouse_url, schema)
             assert backfilled and backfilled == table_fingerprints(daily_url, schema), schema
+            assert backfilled == table_fingerprints(laptop_url, schema), schema
+        ledger = (
+            "select file_id, original_name, sha256, status, is_current_version, supersedes_file_id, rows_in, "
+            "rows_loaded, rows_rejected, "
+            "received_at from landing.files order by file_id"
+        )
+        with psycopg.connect(settings.warehouse_url) as conn:
+            backfilled_ledger = conn.execute(ledger).fetchall()
         with psycopg.connect(daily_url) as conn:
-            received = [r[0] for r in conn.execute("select received_at from landing.files order by file_id")]
-        assert len(received) == 3 and all(
-            Interval.for_day(first).start <= moment < Interval.for_day(last).start + timedelta(days=1)
-            for moment in received
+            daily_ledger = conn.execute(ledger).fetchall()
+        with psycopg.connect(laptop_url) as conn:
+            laptop_ledger = conn.execute(ledger).fetchall()
+        assert backfilled_ledger == daily_ledger == laptop_ledger
+        # every portal export of the small sample (2 portals x 3 days), each received within its day's run
+        assert [r[3] for r in daily_ledger] == ["loaded"] * 6
+        assert all(
+            Interval.for_day(first).start <= r[-1] < Interval.for_day(last).start + timedelta(days=1)
+            for r in daily_ledger
         )
     finally:
-        _drop(server_url, metadata, f"daily_{suffix}", f"daily_{suffix}_nat")
+        _drop(
+            server_url, metadata, f"daily_{suffix}", f"daily_{suffix}_nat", f"laptop_{suffix}", f"laptop_{suffix}_nat"
+        )

@@ -78,9 +78,9 @@ def failure_from_context(context: Any, *, dag_run_level: bool = False) -> Failur
     exception = context.get("exception")
     reason = context.get("reason")
     dag_id = getattr(dag, "dag_id", None) or getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "?")
-    task_id = (
-        getattr(ti, "task_id", None) if context.get("task") is not None or exception is not None else None
-    )
+    # A DAG run's callback context may still carry the last failed task instance: the run is
+    # what failed there, so no task is named.
+    task_id = None if dag_run_level else getattr(ti, "task_id", None)
     message = str(exception) if exception is not None else (str(reason) if reason else None)
     return Failure(
         dag_id=str(dag_id),

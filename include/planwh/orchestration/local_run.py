@@ -13,6 +13,7 @@ caller sees one line per DAG run.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from planwh.orchestration.tasks import DAG_SOURCES, Interval
 from planwh.settings import Settings
 
 RESULT_PREFIX = "PLANWH-DAG-RUN "
+START_PREFIX = "PLANWH-DAG-START "
 ERROR_PREFIX = "PLANWH-IMPORT-ERRORS "
 INGEST_DAGS = tuple(DAG_SOURCES)
 TRANSFORM_DAG = "transform_warehouse"
@@ -100,6 +102,7 @@ def _child_main(spec_path: str) -> int:
             if request["optional"]:
                 continue
             return 4
+        print(START_PREFIX + request["dag_id"], flush=True)
         started = time.perf_counter()
         logical = datetime.fromisoformat(request["logical_date"]) if request["logical_date"] else None
         run = dag.test(logical_date=logical, run_conf=request["conf"])
@@ -122,6 +125,23 @@ def _child_main(spec_path: str) -> int:
     return 0
 
 
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
+# A line our task code logs (structlog's console format): "<time> [info     ] <message> [<logger>] ..."
+_TASK_LOG = re.compile(r"^\S+ \[(?:info|warning|error)\s*\] (.*?)\s+\[planwh\.[\w.]+\]")
+
+
+def progress_message(line: str, dag_id: str | None) -> str | None:
+    """The line of a child's output worth showing while it runs: a task starting, or what our
+    task code logged (files received, loaded, published); None for Airflow's own chatter."""
+    started = _TASK_START.search(line)
+    if started:
+        return f"{dag_id or '?'}.{started.group(1)}"
+    logged = _TASK_LOG.match(line)
+    if logged:
+        return f"    {logged.group(1)}"
+    return None
+
+
 def _run(
     settings: Settings,
     requests: Sequence[_Request],
@@ -130,6 +150,7 @@ def _run(
     on_result: Callable[[DagRunResult], None] | None,
     timeout: float,
     dags_folder: Path,
+    on_progress: Callable[[str], None] | None = None,
 ) -> list[DagRunResult]:
     env = airflow_environment(settings, "sqlite", dags_folder=dags_folder)
     prepare_metadata(env)
@@ -144,6 +165,7 @@ def _run(
     results: list[DagRunResult] = []
     import_errors: dict[str, str] = {}
     deadline = time.monotonic() + timeout
+    current: str | None = None
     with (
         open(log_path, "w", encoding="utf-8") as log,
         subprocess.Popen(
@@ -167,6 +189,12 @@ def _run(
                     on_result(result)
             elif line.startswith(ERROR_PREFIX):
                 import_errors = json.loads(line[len(ERROR_PREFIX) :])
+            elif line.startswith(START_PREFIX):
+                current = line[len(START_PREFIX) :].strip()
+            elif on_progress is not None:
+                message = progress_message(line, current)
+                if message:
+                    on_progress(message)
             if time.monotonic() > deadline:
                 child.kill()
                 raise LocalRunError(f"the DAG runs took more than {timeout:.0f} s; see {log_path}")
@@ -235,6 +263,7 @@ def run_daily_chain(
     *,
     received_since: date | None = None,
     on_result: Callable[[DagRunResult], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
     timeout: float = 3600,
     dags_folder: Path = DAGS_FOLDER,
 ) -> dict[str, str]:
@@ -246,7 +275,8 @@ def run_daily_chain(
     parameter ``received_since``): how a demo or a first deployment takes over a landing folder
     with history, in one run instead of a run per day. Returns ``{dag_id: state}``; an ingest run
     whose gate held back a file is ``failed`` and the chain goes on, as the scheduler's would
-    (the good files were published).
+    (the good files were published). ``on_progress`` gets a line per task started and per
+    message our task code logs, as the child runs.
     """
     from planwh.orchestration.transform_dag import ensure_manifest
 
@@ -266,6 +296,7 @@ def run_daily_chain(
         on_result=on_result,
         timeout=timeout,
         dags_folder=dags_folder,
+        on_progress=on_progress,
     )
     return {r.dag_id: r.state for r in results if r.state != "missing"}
 

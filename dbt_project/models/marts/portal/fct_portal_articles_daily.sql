@@ -7,7 +7,8 @@
 -- keyed on (portal, stat_date) rather than on the row grain: a correction that drops the last
 -- article of a language must drop that language's row too, which a merge on the row grain
 -- would leave behind. A published file that is re-validated keeps its file_id: rebuild with
--- --full-refresh then.
+-- --full-refresh then. No column records when a load ran (wall-clock time): the rows depend
+-- only on what was received and when, so a backfill builds what the daily runs built.
 {{
     config(
         materialized='incremental',
@@ -99,12 +100,11 @@ day_exports as (
         day_rows.stat_date,
         day_rows.file_id,
         files.received_at,
-        files.loaded_at,
         mode() within group (order by day_rows.province_code) as province_code
     from day_rows
     inner join files
         on day_rows.file_id = files.file_id
-    group by day_rows.portal, day_rows.stat_date, day_rows.file_id, files.received_at, files.loaded_at
+    group by day_rows.portal, day_rows.stat_date, day_rows.file_id, files.received_at
 
 ),
 
@@ -196,7 +196,6 @@ final as (
         -- lineage
         current_exports.file_id as source_file_id,
         current_exports.received_at as source_received_at,
-        current_exports.loaded_at as source_loaded_at,
         current_exports.day_versions::integer as day_versions
 
     from by_language
