@@ -39,7 +39,7 @@ lint: venv
 test: lint
 	$(BIN)/pytest -m "not slow"
 
-# The real-scheduler backfill and the end-to-end dag.test() chain (issue #6; not green yet).
+# Tests marked slow: long runs kept out of `make test` (and so out of CI).
 test-slow: venv
 	$(BIN)/pytest -m slow
 
