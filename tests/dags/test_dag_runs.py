@@ -26,7 +26,37 @@ SINCE = date(2023, 1, 1)
 TOKEN = "dag-test-token"
 
 
-def test_daily_chain_runs_end_to_end_fails_visibly_on_the_gate_and_reruns_as_a_no_op(settings) -> None:
+class _Webhook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+
+@pytest.fixture
+def alerts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A chat webhook configured as the Airflow connection ``planwh_alerts``; yields what it received."""
+    _Webhook.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PLANWH_ALERTS",
+        json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{server.server_address[1]}/hooks/planwh"}),
+    )
+    yield _Webhook.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_daily_chain_runs_end_to_end_fails_visibly_on_the_gate_and_reruns_as_a_no_op(settings, alerts) -> None:
     # GIVEN a clean sample, plus a report received on the chain's day that only the gate rejects
     write_sample(settings)
     plant_handled_exceeds_detected(settings, CHAIN_DAY)
@@ -55,6 +85,12 @@ def test_daily_chain_runs_end_to_end_fails_visibly_on_the_gate_and_reruns_as_a_n
             ("ingest_agency_submissions", None),  # and its DAG run
         ]
         assert "handled_exceeds_detected" in failures[0][2]
+        # ... and the alert webhook was told, once for the task and once for the run
+        notified = [r[0] for r in conn.execute("select notified from audit.task_failures order by failure_id")]
+        assert notified == [True, True]
+        assert len(alerts) == 2 and all(set(a) == {"text"} for a in alerts)
+        assert "ingest_agency_submissions.fail_on_rejected_batches failed" in alerts[0]["text"]
+        assert "bao-cao_gx.csv" in alerts[0]["text"]
         verdicts = dict(
             conn.execute(
                 "select f.original_name, b.validation_status from audit.batches as b "
