@@ -10,12 +10,14 @@ warehouse, and the two are compared table by table.
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import psycopg
-from dag_helpers import PORTAL_RECEIVED_DAYS, table_fingerprints, write_sample
+from dag_helpers import PORTAL_RECEIVED_DAYS, table_fingerprints, warehouse_state, write_sample
 
+from planwh.orchestration.airflow_env import AirflowEnvironmentError
 from planwh.orchestration.backfill import backfill
 from planwh.orchestration.local_run import run_dags
 from planwh.orchestration.scheduler import LocalAirflow
@@ -38,6 +40,22 @@ def _drop(server_url: str, *names: str) -> None:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+def _backfill(airflow: LocalAirflow, first: date, last: date, reprocess: str) -> None:
+    """``airflow backfill create`` of the portal DAG, a day at a time in order; waits while the scheduler
+    has not yet closed the previous backfill (Airflow allows one active backfill per DAG)."""
+    args = ["backfill", "create", "--dag-id", PORTAL, "--from-date", first.isoformat(), "--to-date",
+            last.isoformat(), "--max-active-runs", "1", "--reprocess-behavior", reprocess]
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            airflow.cli(*args)
+            return
+        except AirflowEnvironmentError as exc:
+            if "AlreadyRunningBackfill" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
 def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url: str, tmp_path) -> None:
     # GIVEN a landing folder whose portal exports arrive on three days, and the dbt manifest
     write_sample(settings)
@@ -52,19 +70,16 @@ def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url
             airflow.wait_for_dags([PORTAL, TRANSFORM], timeout=180)
             for dag_id in (PORTAL, TRANSFORM, "sync_national"):
                 airflow.cli("dags", "unpause", dag_id)
-            airflow.cli(
-                "backfill",
-                "create",
-                "--dag-id",
-                PORTAL,
-                "--from-date",
-                first.isoformat(),
-                "--to-date",
-                last.isoformat(),
-                "--max-active-runs",
-                "1",
-            )
+            _backfill(airflow, first, last, "none")
             runs = airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 4, TRANSFORM: 1}, timeout=900)
+            before = warehouse_state(settings.warehouse_url)
+
+            # WHEN the same days are backfilled again: as by default (days that have a run are left
+            # alone), then with --reprocess-behavior completed (every day runs again)
+            _backfill(airflow, first, last, "none")
+            left_alone = airflow.runs([PORTAL, TRANSFORM])
+            _backfill(airflow, first, last, "completed")
+            rerun = airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 4, TRANSFORM: 1}, timeout=600)
 
         # THEN each day ran once, as a backfill, with that day's interval, and the marts were rebuilt after
         # (unpausing also schedules the latest interval, today's: nothing was received then)
@@ -75,6 +90,15 @@ def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url
         transforms = [r for r in runs if r.dag_id == TRANSFORM]
         assert all(r.state == "success" and r.run_type == "asset_triggered" for r in transforms)
         assert max(r.end_date for r in transforms) > max(r.end_date for r in portal)
+
+        # ... `none` created no run; `completed` ran the three days again, and that changed nothing:
+        # no file taken twice, nothing published, so no asset event and no transform run
+        assert left_alone == runs
+        again = [r for r in rerun if r.dag_id == PORTAL and r.run_type == "backfill"]
+        assert [r.state for r in again] == ["success"] * 3
+        assert min(r.end_date for r in again) > max(r.end_date for r in portal)
+        assert [r for r in rerun if r.dag_id == TRANSFORM] == transforms
+        assert warehouse_state(settings.warehouse_url) == before
 
         # WHEN the same three days run one by one, then the transform, into another warehouse
         daily_url = _database(server_url, f"daily_{suffix}")
