@@ -9,6 +9,7 @@ so that the repository stays clean and read-only deployments work.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from planwh.db import dbt_env, warehouse_url
 from planwh.settings import PROJECT_ROOT, Settings, load_settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+log = logging.getLogger(__name__)
 
 
 class DbtError(RuntimeError):
@@ -60,6 +62,33 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+# dbt commands that write relations. Two at once on one warehouse collide: a table model is
+# built as ``<name>__dbt_tmp`` and renamed into place, so the second build finds the first one's
+# relations half-way ("relation already exists") and fails; both also write the same target folder.
+WRITING_COMMANDS = frozenset({"build", "run", "seed", "snapshot", "test", "retry", "clone"})
+BUILD_LOCK = "planwh.dbt.build"
+
+
+@contextlib.contextmanager
+def _one_at_a_time(url: str, args: list[str]) -> Iterator[None]:
+    """Hold the warehouse's dbt lock (a session advisory lock) while a writing command runs: a
+    second build, from another worker or an operator, waits for the first and then runs."""
+    if not args or args[0] not in WRITING_COMMANDS:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        key = conn.execute("select hashtextextended(%s, 0)", (BUILD_LOCK,)).fetchone()[0]
+        if not conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            log.info("another dbt command is running on this warehouse: waiting for it to finish")
+            conn.execute("select pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (key,))
+
+
 def run_dbt(
     args: list[str],
     settings: Settings | None = None,
@@ -90,7 +119,7 @@ def run_dbt(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }
-    with _environment(env):
+    with _environment(env), _one_at_a_time(target_url, args):
         result = dbtRunner().invoke(command)
     results = list(getattr(result.result, "results", []) or [])
     outcome = DbtOutcome(command=command, success=bool(result.success), results=results)

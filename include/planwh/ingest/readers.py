@@ -889,6 +889,10 @@ def _read_xlsx(path: Path, contract: Contract, chunk_rows: int, sheet: str | Non
     book = _Workbook(path, limit)
     try:
         ws, scan = _choose_sheet(book, contract, sheet)
+    except FileRejected:
+        raise
+    except Exception as exc:  # a sheet's XML that does not parse (entity tricks, a damaged member)
+        raise FileRejected("unreadable", f"{path.name}: the workbook is corrupt: {exc}") from None
     finally:
         book.close()
     header = scan.header
