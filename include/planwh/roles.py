@@ -20,8 +20,8 @@
 
 The role that writes a schema owns it and the tables in it, so its own code can run the
 idempotent DDL it issues on every run (``create table if not exists``, ``create index if not
-exists`` need ownership); the writers may also create schemas (``create schema if not exists``
-needs CREATE on the database even when the schema exists). Default privileges make every table a
+exists`` need ownership). No role may create a schema: this creates them, and the writers' DDL
+creates a schema only if it is missing (``planwh.ddl``). Default privileges make every table a
 writer creates later (each ``dbt build`` recreates the marts) readable by its readers at once.
 The role applying this (a superuser, or the database owner with CREATEROLE as in
 docker-compose.yml) is made a member of the four roles, so it keeps working on objects they own.
@@ -237,15 +237,17 @@ def _apply_database(
                 conn.execute("select pg_advisory_xact_lock(hashtextextended('planwh.roles', 0))")
                 _ensure_roles(conn, passwords, outcome)
                 database = conn.execute("select current_database()").fetchone()[0]
-                writers = sorted({owner_of(schema, access) for schema in access})
                 conn.execute(
                     sql.SQL("grant connect on database {} to {}").format(
                         _ident(database), sql.SQL(", ").join(_ident(r) for r in ROLES)
                     )
                 )
+                # No role may create schemas: the schemas are created here, owned by their writer,
+                # and the writers' own DDL only creates what is missing (planwh.ddl). Revoked
+                # explicitly, for deployments that applied an earlier version which granted it.
                 conn.execute(
-                    sql.SQL("grant create on database {} to {}").format(
-                        _ident(database), sql.SQL(", ").join(_ident(r) for r in writers)
+                    sql.SQL("revoke create on database {} from {}").format(
+                        _ident(database), sql.SQL(", ").join(_ident(r) for r in ROLES)
                     )
                 )
                 creators = [conn.execute("select current_user").fetchone()[0]]

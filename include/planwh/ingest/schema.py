@@ -25,6 +25,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from planwh.ddl import create_schemas_sql
+
 SOURCES = ("agencies", "submissions", "portal", "rosters")
 # Bump when the DDL below changes (with additive statements only), so that warehouses apply it.
 SCHEMA_VERSION = "planwh ingestion schema 1"
@@ -57,10 +59,7 @@ RAW_TABLE = {
     "rosters": "raw.training_attendance",
 }
 
-DDL = """
-create schema if not exists landing;
-create schema if not exists raw;
-create schema if not exists quarantine;
+DDL = create_schemas_sql("landing", "raw", "quarantine") + """
 
 create table if not exists landing.files (
     file_id bigint generated always as identity primary key,

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from planwh.ddl import create_schemas_sql
+
 log = logging.getLogger(__name__)
 
 ALERT_CONNECTION = "planwh_alerts"
 MESSAGE_LIMIT = 4000
 
-DDL = """
-create schema if not exists audit;
+DDL = create_schemas_sql("audit") + """
 create table if not exists audit.task_failures (
     failure_id bigint generated always as identity primary key,
     dag_id text not null,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from planwh.ddl import create_schemas_sql
 from planwh.ingest.parsing import VIETNAM_TZ
 from planwh.settings import Settings
 
@@ -345,8 +346,7 @@ def _merge(into: dict[str, int], more: dict[str, int]) -> None:
 DAILY_BUILD_EXCLUDE = ("resource_type:unit_test",)
 
 
-NODE_RESULTS_DDL = """
-create schema if not exists audit;
+NODE_RESULTS_DDL = create_schemas_sql("audit") + """
 create table if not exists audit.dbt_node_results (
     build_id text not null,
     unique_id text not null,

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from planwh.db import connect
+from planwh.ddl import create_schemas_sql
 from planwh.sync.contract import (
     BATCH_CHECKSUM_SQL,
     SCHEMA_VERSION,
@@ -250,7 +251,7 @@ def ensure_schema(conn: psycopg.Connection) -> int:
     """Apply the migrations the national database lacks; return its schema version."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s, %s)", MIGRATION_LOCK)
-        conn.execute("create schema if not exists national")
+        conn.execute(create_schemas_sql("national"))
         conn.execute(
             """
             create table if not exists national.schema_version (

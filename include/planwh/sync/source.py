@@ -34,6 +34,7 @@ import psycopg
 from psycopg import sql
 
 from planwh.db import connect
+from planwh.ddl import create_schemas_sql
 from planwh.sync.contract import (
     SCHEMA_VERSION,
     SHARED_TABLES,
@@ -50,8 +51,7 @@ from planwh.sync.errors import MartsNotReady, SyncBusy, SyncError
 SOURCE_LOCK = (10790, 1)
 ACTIONS = {"I": "inserted", "U": "updated", "D": "deleted"}
 
-DDL = """
-create schema if not exists sync;
+DDL = create_schemas_sql("sync") + """
 
 create table if not exists sync.deployment (
     singleton boolean primary key default true check (singleton),

@@ -22,13 +22,12 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from planwh.ddl import create_schemas_sql
 from planwh.ingest.schema import RAW_COLUMNS, ensure_schema
 
 PUBLISHED_TABLES = tuple(name.split(".", 1)[1] for name in RAW_COLUMNS)
 
-DDL = """
-create schema if not exists published;
-create schema if not exists audit;
+DDL = create_schemas_sql("published", "audit") + """
 
 create table if not exists audit.batches (
     file_id bigint primary key references landing.files (file_id),
