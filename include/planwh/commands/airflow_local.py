@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         settings,
         args.date,
         received_since=args.received_since,
-        on_result=lambda r: print(f"{r.dag_id}: {r.state} ({r.seconds:.0f} s)", flush=True),
+        on_result=lambda r: print(f"==> {r.dag_id}: {r.state} ({r.seconds:.0f} s)", flush=True),
+        on_progress=lambda line: print(line, flush=True),
     )
     return 0 if all(state == "success" for state in states.values()) else 1
