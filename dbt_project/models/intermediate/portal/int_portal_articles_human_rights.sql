@@ -1,5 +1,17 @@
 -- Article-days of human-rights articles: rows tagged `human_rights`, from the latest export of
 -- each portal and day (a day re-sent later replaces that day).
+-- A table, not a view: its tests and fct_communication_products read it six times per build,
+-- and as a view each read ranked every portal row of the whole history again. The planner
+-- estimates the filtered ranking below at one row and then joins it to the day-province pairs
+-- in a nested loop, quadratic in the rows (minutes at a million rows): joins are hashed here.
+{{
+    config(
+        materialized='table',
+        pre_hook="set local enable_nestloop = off",
+        post_hook="analyze {{ this }}",
+    )
+}}
+
 with
 
 article_days as (

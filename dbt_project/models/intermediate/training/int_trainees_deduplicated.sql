@@ -1,6 +1,17 @@
 -- One row per person and trainee category: the person's first completed course since the
 -- scheme began. A person trained twice counts once, in the province of their first completion
 -- (their agency's province then, else the course's). Coverage counts these rows cumulatively.
+-- A table, not a view: three marts and its tests read it, and at national scale (200,000
+-- roster rows) each read of the view took minutes; the planner's nested loops over
+-- misestimated rankings are what made it quadratic, so joins are hashed here.
+{{
+    config(
+        materialized='table',
+        pre_hook="set local enable_nestloop = off",
+        post_hook="analyze {{ this }}",
+    )
+}}
+
 with
 
 courses as (
