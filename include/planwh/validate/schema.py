@@ -1,7 +1,8 @@
 """The tables the gate writes: published data, the verdict of each file, and validation history.
 
 ``published.<t>``
-    Exactly ``create table published.<t> (like raw.<t> including all)`` for every raw table:
+    Exactly ``create table published.<t> (like raw.<t> including all)`` for every raw table (and
+    an index on ``portal_statistics (portal, stat_date)`` for the gate's volume rule):
     the rows of loaded files that passed the gate, the only data dbt reads. A file's rows are
     replaced as a whole (delete-then-insert on ``file_id``), so validating twice is harmless.
 ``audit.batches``
@@ -97,7 +98,7 @@ def _table_columns(conn: psycopg.Connection, schema: str, table: str) -> dict[st
     return dict(rows)
 
 
-SCHEMA_VERSION = "planwh validation gate schema 1"
+SCHEMA_VERSION = "planwh validation gate schema 2"
 
 
 def _missing_columns(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
@@ -140,6 +141,12 @@ def ensure_published_schema(conn: psycopg.Connection) -> None:
                             sql.Identifier("published", table), sql.Identifier("raw", table)
                         )
                     )
+                # the gate's volume rule reads one portal's 28 days before a batch: without this
+                # index it aggregated every published portal row for every file
+                conn.execute(
+                    "create index if not exists portal_statistics_portal_day"
+                    " on published.portal_statistics (portal, stat_date)"
+                )
                 for table, column, type_name in _missing_columns(conn):
                     conn.execute(
                         sql.SQL("alter table {} add column {} {}").format(
