@@ -1,6 +1,7 @@
 """Crash mid-load: the warehouse server dies (or the loading process is killed) while a large
 file is being COPied. No row of it becomes visible, its bytes stay in the landing archive, the
-ledger keeps the trace of the interrupted arrival, and the retry loads the whole file.
+ledger keeps the trace of the interrupted arrival, and the retry loads the whole file and closes
+that trace (``duplicate`` of the retry, reason_code ``interrupted_load``).
 
 The server here is a separate embedded PostgreSQL of this module (its own data folder and port),
 stopped with ``pg_ctl stop -m immediate``: every server process quits at once without a
@@ -138,8 +139,22 @@ def assert_nothing_half_loaded_and_retry_loads_everything(settings: Settings, pa
     ]
     assert scalar(settings, "select count(*) from raw.portal_statistics") == ROWS
     assert scalar(settings, "select count(distinct article_id) from raw.portal_statistics") == ROWS
-    statuses = [(status, recorded_sha) for _, status, recorded_sha, *_ in ledger(settings)]
-    assert statuses == [("received", sha), ("loaded", sha)]
+    # ... and the interrupted arrival is closed: a duplicate of the file that loaded its bytes
+    (loaded_id,) = [o.file_id for o in outcomes]
+    with psycopg.connect(settings.warehouse_url) as conn:
+        rows = conn.execute(
+            "select file_id, status, sha256, reason_code, duplicate_of_file_id, reason, rows_in, rows_loaded, "
+            "rows_rejected from landing.files order by file_id"
+        ).fetchall()
+    assert [r[:5] for r in rows] == [
+        (file_id, "duplicate", sha, "interrupted_load", loaded_id),
+        (loaded_id, "loaded", sha, None, None),
+    ]
+    assert rows[0][5] == (
+        f"load interrupted before it committed; the same bytes were loaded as file {loaded_id}"
+    )
+    # ... whose row counts nothing, so rows in = loaded + rejected still holds file by file and in total
+    assert rows[0][6:] == (None, None, None) and rows[1][6:] == (ROWS, ROWS, 0)
     assert archived.is_file() and len(list(settings.archive_dir.rglob(f"{sha}*"))) == 1
     # ... and a further scan finds nothing new
     assert ingest_landing(settings, "portal") == []
@@ -181,10 +196,15 @@ def test_loader_process_killed_mid_load_leaves_no_rows_and_the_retry_loads_the_w
     loader.send_signal(signal.SIGKILL)
     loader.communicate(timeout=60)
     assert 0 < sent < ROWS and loader.returncode == -signal.SIGKILL
-    # the server notices the dropped connection and rolls the transaction back
+    # the server notices the dropped connection, rolls the transaction back and ends the session
+    # (with it the loader's locks go, among them the lock saying its arrival is being loaded)
     with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
         deadline = time.monotonic() + 30
-        while conn.execute("select count(*) from pg_stat_progress_copy").fetchone()[0]:
+        while conn.execute(
+            "select (select count(*) from pg_stat_progress_copy)"
+            " + (select count(*) from pg_locks where locktype = 'advisory' and pid <> pg_backend_pid()"
+            "    and database = (select oid from pg_database where datname = current_database()))"
+        ).fetchone()[0]:
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
@@ -207,3 +227,6 @@ def test_the_retry_is_what_the_daily_run_does_on_the_same_day(server: EmbeddedSe
 
     assert step.totals["files_loaded"] == 1 and step.totals["rows_loaded"] == 30_000
     assert scalar(warehouse, "select count(*) from raw.portal_statistics") == 30_000
+    assert [(status, rows_loaded) for _, status, _, _, _, rows_loaded in ledger(warehouse)] == [
+        ("duplicate", None), ("loaded", 30_000)
+    ]

@@ -4,7 +4,10 @@ Every arrival gets a ``landing.files`` row. The bytes are copied to
 ``<archive>/<source>/<sha256[:2]>/<sha256><suffix>`` before anything reads them; an archived
 file is never overwritten or deleted (a second copy of the same bytes finds the first one
 and checks it). The status moves from ``received`` (committed at once, so a crash leaves a
-trace) to ``loaded``, ``rejected`` or ``duplicate`` in the file's load transaction.
+trace) to ``loaded``, ``rejected`` or ``duplicate`` in the file's load transaction. A load that
+was interrupted (the process or the server died) leaves its row ``received``; when the same bytes
+are later loaded or rejected for their content, ``close_interrupted`` marks that row ``duplicate``
+(``interrupted_load``) of the file that now holds the bytes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ UNSAFE_NAME = "unsafe_file_name"
 TOO_LARGE = "file_too_large"
 # Rejections for how a file was sent, not for what it holds: the same bytes may be sent again.
 ENVELOPE_REJECTIONS = (UNSAFE_NAME, TOO_LARGE)
+# reason_code of an arrival whose load never committed, closed when its bytes were processed later.
+INTERRUPTED_LOAD = "interrupted_load"
 
 # Columns of landing.files that identify "the same report" across corrected versions.
 VERSION_KEYS: dict[str, tuple[str, ...]] = {
@@ -150,19 +155,51 @@ def register_arrival(
     sha256: str | None,
     archive_path: Path | None,
 ) -> int:
-    """Record that a file arrived (status ``received``) and commit; return its file_id."""
-    with conn.transaction():
-        row = conn.execute(
-            """
-            insert into landing.files
-                (source, original_name, sha256, size_bytes, received_at, archive_path, status)
-            values (%s, %s, %s, %s, %s, %s, 'received')
-            returning file_id
-            """,
-            (source, printable_name(original_name), sha256, size_bytes, received_at,
-             str(archive_path) if archive_path else None),
-        ).fetchone()
-    return int(row[0])
+    """Record that a file arrived (status ``received``) and commit; return its file_id.
+
+    The session also takes the arrival's lock (a session-level advisory lock on the file_id), in
+    the transaction that inserts the row: from the moment any other session can see the row, it
+    can tell that the row's load may still be running. The caller keeps the lock until the
+    file's load transaction has ended, then calls ``release_arrival``; if the process or the
+    server dies first, PostgreSQL releases it with the session. See ``close_interrupted``.
+    """
+    file_id: int | None = None
+    try:
+        with conn.transaction():
+            row = conn.execute(
+                """
+                insert into landing.files
+                    (source, original_name, sha256, size_bytes, received_at, archive_path, status)
+                values (%s, %s, %s, %s, %s, %s, 'received')
+                returning file_id
+                """,
+                (source, printable_name(original_name), sha256, size_bytes, received_at,
+                 str(archive_path) if archive_path else None),
+            ).fetchone()
+            file_id = int(row[0])
+            conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_arrival_key(file_id),))
+    except BaseException:
+        # A session lock outlives a rolled-back transaction: do not keep one for a row that is not there.
+        if file_id is not None:
+            release_arrival(conn, file_id)
+        raise
+    return file_id
+
+
+def _arrival_key(file_id: int) -> str:
+    return f"planwh.arrival:{file_id}"
+
+
+def release_arrival(conn: psycopg.Connection, file_id: int) -> None:
+    """Let go of the arrival lock taken by ``register_arrival``: the file's load is over (committed
+    or rolled back). Nothing to do when the connection is gone: its locks went with its session."""
+    if conn.closed or conn.broken:
+        return
+    try:
+        conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_arrival_key(file_id),))
+    except psycopg.OperationalError:
+        if not conn.broken:
+            raise
 
 
 def lock_file_bytes(conn: psycopg.Connection, source: str, sha256: str) -> None:
@@ -194,6 +231,74 @@ def mark_duplicate(conn: psycopg.Connection, file_id: int, original_file_id: int
         """,
         (original_file_id, original_file_id, file_id),
     )
+
+
+def close_interrupted(conn: psycopg.Connection, holder_file_id: int) -> list[int]:
+    """Close the traces of interrupted loads of the bytes that ``holder_file_id`` now holds.
+
+    Call it in the transaction that marked ``holder_file_id`` loaded, or rejected for its content
+    (a rejection in ``ENVELOPE_REJECTIONS`` judged nothing about the bytes, and the holder must be
+    one ``processed_before`` would return): otherwise it does nothing. Every other row of the same
+    source and sha256 still ``received`` whose load is no longer running becomes ``duplicate`` of
+    the holder, with reason_code ``interrupted_load``. Returns the file_ids closed.
+
+    Which loads are no longer running. A row is ``received`` from the commit of its arrival until
+    its load transaction commits; in between its run may be alive (about to take the bytes lock,
+    waiting for it, or loading) or dead (its process or server died, the transaction rolled back).
+    The file_id order says nothing about that: a run that registered first may take the bytes lock
+    last. What does tell is the arrival lock (``register_arrival``): taken in the very transaction
+    that inserts the row, so held as soon as the row is visible, and held by the run's session
+    until its load transaction has ended. A non-blocking ``pg_try_advisory_xact_lock`` on it
+    succeeds only when no live session holds it, i.e. when the row's run is dead, or finished
+    without its load committing. A run that is alive makes the try fail and its row is left
+    alone: it will mark itself (``processed_before`` finds the holder once it gets the bytes lock).
+    The check cannot go stale while we update: we hold the bytes lock (taken again here, which is
+    free when the caller holds it), and a row of these bytes changes status only under it; the
+    update also re-checks ``status = 'received'``. A session whose server connection outlives its
+    dead client (a half-open TCP connection) keeps its lock until PostgreSQL drops it, so its row
+    stays ``received``: the check errs towards leaving a trace open, never closing a live one.
+    (Advisory locks are re-entrant within a session: this one never holds another arrival's lock,
+    as a run releases each arrival before taking the next file.)
+    """
+    holder = conn.execute(
+        "select source, sha256, status, reason_code from landing.files where file_id = %s",
+        (holder_file_id,),
+    ).fetchone()
+    if holder is None or holder[1] is None:
+        return []
+    source, sha256, status, reason_code = holder
+    if not (status == "loaded" or (status == "rejected" and reason_code not in ENVELOPE_REJECTIONS)):
+        return []
+    lock_file_bytes(conn, source, sha256)
+    candidates = conn.execute(
+        """
+        select file_id from landing.files
+        where source = %s and sha256 = %s and status = 'received' and file_id <> %s
+        order by file_id
+        """,
+        (source, sha256, holder_file_id),
+    ).fetchall()
+    closed: list[int] = []
+    what = "loaded" if status == "loaded" else "rejected"
+    for (candidate,) in candidates:
+        free = conn.execute(
+            "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (_arrival_key(candidate),)
+        ).fetchone()[0]
+        if not free:
+            continue  # its run is alive: it may be waiting for the bytes lock or still loading
+        updated = conn.execute(
+            """
+            update landing.files
+            set status = 'duplicate', duplicate_of_file_id = %s, reason_code = %s,
+                reason = 'load interrupted before it committed; the same bytes were ' || %s
+                    || ' as file ' || %s::text
+            where file_id = %s and status = 'received'
+            """,
+            (holder_file_id, INTERRUPTED_LOAD, what, holder_file_id, candidate),
+        )
+        if updated.rowcount:
+            closed.append(int(candidate))
+    return closed
 
 
 def mark_rejected(

@@ -7,7 +7,9 @@ a table, because the ledger and raw tables are the history the marts are rebuilt
 Layout:
 
 ``landing.files``
-    One row per file that arrived (and one per repeat arrival: status ``duplicate``). Version
+    One row per file that arrived (and one per repeat arrival: status ``duplicate``; an arrival
+    whose load was interrupted becomes a ``duplicate`` too, reason_code ``interrupted_load``, once
+    the same bytes are loaded or rejected by a later arrival). Version
     keys (agency + province + period for submissions, portal + day for portal statistics,
     course for rosters, province for the agency register) decide which loaded file is the
     current version; superseded versions stay, with ``is_current_version`` false.
@@ -29,7 +31,7 @@ from planwh.ddl import create_schemas_sql
 
 SOURCES = ("agencies", "submissions", "portal", "rosters")
 # Bump when the DDL below changes (with additive statements only), so that warehouses apply it.
-SCHEMA_VERSION = "planwh ingestion schema 1"
+SCHEMA_VERSION = "planwh ingestion schema 2"
 
 # Raw table and its loadable columns, in COPY order (file_id and row_number come first).
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -207,7 +209,9 @@ comment on column landing.files.received_at is
 comment on column landing.files.is_current_version is
     'The latest loaded file (by received_at) of its version key; earlier versions stay as history.';
 comment on column landing.files.duplicate_of_file_id is
-    'For status duplicate: the file that already brought the same bytes.';
+    'For status duplicate: the file that loaded or rejected the same bytes (for interrupted_load, a later one).';
+comment on column landing.files.reason_code is
+    'Why a file was rejected; for a duplicate, interrupted_load when its own load died before committing.';
 comment on table raw.training_courses is
     'One course per roster file (the course header above the trainee table; row_number is null).';
 comment on table raw.training_attendance is
