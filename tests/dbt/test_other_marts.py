@@ -611,3 +611,70 @@ def test_portal_days_are_replaced_by_a_resent_day_incrementally(db, built) -> No
     # AND a full rebuild gives the same table
     run_dbt(["run", "--select", "fct_portal_articles_daily", "--full-refresh"], settings)
     assert rows(db, query) == after
+
+
+def test_human_rights_articles_follow_a_resent_day_incrementally(db, built) -> None:
+    settings = built[0]
+    articles = (
+        "select portal, article_id, stat_date, page_views, current_province_code "
+        "from intermediate.int_portal_articles_human_rights order by portal, article_id, stat_date"
+    )
+    products = (
+        "select channel, language_group, province_code, year, products, page_views from marts.fct_communication_products "
+        "where data_source = 'portal_statistics' order by channel, language_group, province_code, year"
+    )
+    may3 = date(2024, 5, 3)
+    run_dbt(["build", "--select", "int_portal_articles_human_rights+"], settings)
+    before, products_before = rows(db, articles), rows(db, products)
+    assert ("quangnam.gov.vn", "A1", may3, 80, "48") in before
+
+    # WHEN Quảng Nam re-sends 3 May without A1, its only human-rights article that day, and the
+    # models are built incrementally (delete+insert alone would keep the day's old rows)
+    with psycopg.connect(settings.warehouse_url) as conn:
+        conn.execute("update landing.files set is_current_version = false where original_name = %s",
+                     ("quangnam-2024-05-03.csv",))
+        Loader(conn).portal_day("quangnam-2024-05-03-lan-2.csv", "quangnam.gov.vn", "49", "2024-05-03",
+                                "2024-05-06 01:00", [("A5", "news", "vi", 35, 12)])
+        conn.commit()
+    run_dbt(["build", "--select", "int_portal_articles_human_rights+"], settings)
+
+    # THEN 3 May has no human-rights article left and nothing else changed
+    after = rows(db, articles)
+    assert after == [r for r in before if r[2] != may3]
+    # AND A1 is still one product of 2024 (it was read on 2 May), with 80 page views fewer
+    products_after = rows(db, products)
+    changed = [(b, a) for b, a in zip(products_before, products_after, strict=True) if b != a]
+    assert [(b[:5], b[5] - a[5]) for b, a in changed] == [
+        (("provincial_portal", "all", "00", 2024, 2), 80),
+        (("provincial_portal", "all", "48", 2024, 2), 80),
+        (("provincial_portal", "vietnamese", "00", 2024, 1), 80),
+        (("provincial_portal", "vietnamese", "48", 2024, 1), 80),
+    ]
+    # AND a full rebuild gives the same tables
+    run_dbt(["build", "--select", "int_portal_articles_human_rights+", "--full-refresh"], settings)
+    assert rows(db, articles) == after
+    assert rows(db, products) == products_after
+
+
+def test_portal_data_tests_read_recent_files_unless_the_whole_history_is_asked_for(db, built) -> None:
+    settings = built[0]
+    # GIVEN a published portal row of a file older than every file in the ledger (file_id 0, which
+    # the ledger does not hold): outside the window of the last 35 days' files
+    db.execute(
+        "insert into published.portal_statistics (file_id, row_number, stat_date, province_code, portal, "
+        "article_id, page_views) values (0, 2, '2023-01-02', '49', 'quangnam.gov.vn', 'Z9', 1)"
+    )
+    db.commit()
+    try:
+        # WHEN the daily build tests the portal staging model THEN it reads only recent files and passes
+        daily = run_dbt(["test", "--select", "stg_portal_statistics__article_days"], settings, raise_on_failure=False)
+        assert daily.success, daily.failures()
+        # AND asked to test the whole history, the relationships test finds the row without a file
+        whole = run_dbt(["test", "--select", "stg_portal_statistics__article_days", "--vars",
+                         "{test_full_history: true}"], settings, raise_on_failure=False)
+        assert [f.split(":")[0].rsplit(".", 1)[0] for f in whole.failures()] == [
+            "test.planwh.relationships_stg_portal_statistics__article_days_file_id__file_id__ref_stg_landing__files_"
+        ], whole.failures()
+    finally:
+        db.execute("delete from published.portal_statistics where file_id = 0")
+        db.commit()

@@ -1,13 +1,21 @@
 -- Article-days of human-rights articles: rows tagged `human_rights`, from the latest export of
 -- each portal and day (a day re-sent later replaces that day).
--- A table, not a view: its tests and fct_communication_products read it six times per build,
--- and as a view each read ranked every portal row of the whole history again. The planner
--- estimates the filtered ranking below at one row and then joins it to the day-province pairs
--- in a nested loop, quadratic in the rows (minutes at a million rows): joins are hashed here.
+-- Incremental, as fct_portal_articles_daily: a run rebuilds only the portal-days that have an
+-- export the model has not seen (macro portal_days_to_rebuild), deleting them first (a day
+-- re-sent without human-rights articles must lose its old ones), so the daily cost follows the
+-- new days, not the years of history. A full build ranks the whole history: its joins are
+-- hashed (the planner estimates the filtered ranking at one row and would join it to the
+-- day-province pairs in a nested loop, quadratic in the rows).
 {{
     config(
-        materialized='table',
-        pre_hook="set local enable_nestloop = off",
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['portal', 'stat_date'],
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ '' if is_incremental() else 'set local enable_nestloop = off' }}",
+            "{{ delete_portal_days_to_rebuild(ref('stg_portal_statistics__article_days'), ref('stg_landing__files'), 'file_id', 'export_received_at') }}",
+        ],
         post_hook="analyze {{ this }}",
     )
 }}
@@ -38,17 +46,49 @@ province_periods as (
 
 ),
 
+{% if is_incremental() %}
+
+    days_to_build as (
+
+        {{ portal_days_to_rebuild(
+            ref('stg_portal_statistics__article_days'), ref('stg_landing__files'),
+            'file_id', 'export_received_at',
+        ) }}
+
+    ),
+
+    day_rows as (
+
+        select article_days.*
+        from article_days
+        inner join days_to_build
+            on
+                article_days.portal = days_to_build.portal
+                and article_days.stat_date = days_to_build.stat_date
+
+    ),
+
+{% else %}
+
+    day_rows as (
+
+        select * from article_days
+
+    ),
+
+{% endif %}
+
 day_exports as (
 
     select
-        article_days.file_id,
-        article_days.portal,
-        article_days.stat_date,
+        day_rows.file_id,
+        day_rows.portal,
+        day_rows.stat_date,
         max(files.received_at) as received_at
-    from article_days
+    from day_rows
     inner join files
-        on article_days.file_id = files.file_id
-    group by article_days.file_id, article_days.portal, article_days.stat_date
+        on day_rows.file_id = files.file_id
+    group by day_rows.file_id, day_rows.portal, day_rows.stat_date
 
 ),
 
@@ -67,21 +107,22 @@ latest_exports as (
 tagged as (
 
     select
-        article_days.*,
+        day_rows.*,
+        latest_exports.received_at as export_received_at,
         -- a topic may carry several tags: "human_rights", "law; human_rights", "HUMAN_RIGHTS | news"
         'human_rights' = any(
-            regexp_split_to_array(lower(trim(coalesce(article_days.topic, ''))), '\s*[,;|]\s*')
+            regexp_split_to_array(lower(trim(coalesce(day_rows.topic, ''))), '\s*[,;|]\s*')
         ) as is_human_rights,
         row_number() over (
-            partition by article_days.portal, article_days.stat_date, article_days.article_id
-            order by article_days.row_number desc
+            partition by day_rows.portal, day_rows.stat_date, day_rows.article_id
+            order by day_rows.row_number desc
         ) as duplicate_rank
-    from article_days
+    from day_rows
     inner join latest_exports
         on
-            article_days.file_id = latest_exports.file_id
-            and article_days.portal = latest_exports.portal
-            and article_days.stat_date = latest_exports.stat_date
+            day_rows.file_id = latest_exports.file_id
+            and day_rows.portal = latest_exports.portal
+            and day_rows.stat_date = latest_exports.stat_date
     where latest_exports.version_rank = 1
 
 ),
@@ -156,7 +197,9 @@ final as (
         located.unique_visitors,
 
         -- timestamps
-        located.published_at
+        located.published_at,
+        -- when the export the row comes from was received (the incremental watermark)
+        located.export_received_at
 
     from located
     left join languages

@@ -1,9 +1,8 @@
 -- Daily portal statistics per portal and language. Only the current export of a portal and day
 -- counts: the one received last (then the higher file_id), so a day re-sent later replaces that
 -- day. Incremental: a run rebuilds only the portal-days that have an export the mart has not
--- seen, i.e. published after the last run (file_id above the highest it holds) or received
--- within the lookback (var portal_lookback_days, 3 days before the latest arrival it holds),
--- which catches exports published out of file order. Such a day is deleted and inserted whole,
+-- seen (macro portal_days_to_rebuild: published after the last run, or received within the
+-- lookback of var portal_lookback_days). Such a day is deleted and inserted whole,
 -- keyed on (portal, stat_date) rather than on the row grain: a correction that drops the last
 -- article of a language must drop that language's row too, which a merge on the row grain
 -- would leave behind. A published file that is re-validated keeps its file_id: rebuild with
@@ -44,41 +43,20 @@ province_periods as (
 
 ),
 
-watermark as (
-
-    {% if is_incremental() %}
-        select
-            coalesce(max(source_file_id), 0) as last_file_id,
-            max(source_received_at) - interval '{{ var("portal_lookback_days", 3) }} days' as lookback_from
-        from {{ this }}
-    {% else %}
-        -- a full build takes every export
-        select
-            0::bigint as last_file_id,
-            '-infinity'::timestamptz as lookback_from
-    {% endif %}
-
-),
-
-new_files as (
-
-    select files.file_id
-    from files
-    cross join watermark
-    where
-        files.source_name = 'portal'
-        and (files.file_id > watermark.last_file_id or files.received_at >= watermark.lookback_from)
-
-),
-
 days_to_build as (
 
-    select distinct
-        article_days.portal,
-        article_days.stat_date
-    from article_days
-    inner join new_files
-        on article_days.file_id = new_files.file_id
+    {% if is_incremental() %}
+        {{ portal_days_to_rebuild(
+            ref('stg_portal_statistics__article_days'), ref('stg_landing__files'),
+            'source_file_id', 'source_received_at',
+        ) }}
+    {% else %}
+        -- a full build takes every export
+        select distinct
+            portal,
+            stat_date
+        from article_days
+    {% endif %}
 
 ),
 
