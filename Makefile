@@ -12,13 +12,14 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: venv demo test test-slow lint test-fast lock seeds clean-state help
+.PHONY: venv demo test test-slow test-reliability lint test-fast lock seeds clean-state help bench
 
 help:
 	@echo "make demo   - run the pipeline end to end on sample data (embedded PostgreSQL)"
 	@echo "make test   - lint (ruff, sqlfluff) and run the test suite against real PostgreSQL"
 	@echo "make lock   - re-resolve requirements.txt into requirements.lock"
 	@echo "make seeds  - regenerate the reference seeds from the province packages"
+	@echo "make bench  - the national-scale benchmark (BENCH_ARGS=\"--scale 0.05\" for a quick one)"
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ test: lint
 test-slow: venv
 	$(BIN)/pytest -m slow
 
+# The reliability and security suite alone (SECURITY.md); `make test` runs it too.
+test-reliability: venv
+	$(BIN)/pytest -q tests/reliability
+
 test-fast: venv
 	$(BIN)/pytest -x -q -m "not slow"
 
@@ -52,6 +57,12 @@ lock: venv
 
 seeds: venv
 	$(BIN)/python -m planwh.reference.build_seeds
+
+# Issue #9: the pipeline at national scale (10 M portal rows), each figure against its baseline.
+# The generated dataset is cached in .state/bench/ by its parameters; the run uses its own
+# embedded PostgreSQL (port 54359) and drops its databases at the end.
+bench: venv
+	$(BIN)/python bench/national.py $(BENCH_ARGS)
 
 clean-state: venv
 	-$(BIN)/planwh db down
