@@ -177,6 +177,12 @@ def server(args: argparse.Namespace, cache: Path) -> Iterator[str]:
     say(f"starting an embedded PostgreSQL on port {args.port} (data in {cache / 'server'})")
     embedded.start()
     try:
+        import psycopg
+
+        # the bench's own server: databases left by a run that was killed go first
+        with psycopg.connect(embedded.url("postgres"), autocommit=True) as conn:
+            for (name,) in conn.execute("select datname from pg_database where datname like 'bench\\_%'").fetchall():
+                conn.execute(f'drop database if exists "{name}" with (force)')
         yield embedded.url("postgres")
     finally:
         embedded.stop()

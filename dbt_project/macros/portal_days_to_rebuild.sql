@@ -5,16 +5,18 @@
     catches exports published out of file order. The model's own rows carry the watermark:
     `file_id_column` and `received_at_column` name them.
 
-    The new exports are found through published.portal_statistics' primary key (file_id first)
-    and their days' rows through its (portal, stat_date) index, so the work grows with the new
-    days, not with the history.
+    The new exports' rows are found through published.portal_statistics' primary key (file_id
+    first) with `file_id = any(array(...))`, an index scan rather than a join, so the models can
+    hash every join (nested loops over misestimated rankings are quadratic when a backfill brings
+    a year at once) and still read only what is new. `portal_day_rows` reads the rows of those
+    days the same way, through the (portal, stat_date) index.
 #}
 {% macro portal_days_to_rebuild(article_days, files, file_id_column, received_at_column) %}
     select distinct
         new_rows.portal,
         new_rows.stat_date
     from {{ article_days }} as new_rows
-    where new_rows.file_id in (
+    where new_rows.file_id = any(array(
         select new_files.file_id
         from {{ files }} as new_files
         cross join (
@@ -26,7 +28,24 @@
         where
             new_files.source_name = 'portal'
             and (new_files.file_id > watermark.last_file_id or new_files.received_at >= watermark.lookback_from)
-    )
+    ))
+{% endmacro %}
+
+
+{#
+    The rows of `article_days` on the days of `days_cte` (a CTE of portal, stat_date), looked up
+    through the index on (portal, stat_date) by arrays of the portals and days, then matched.
+#}
+{% macro portal_day_rows(article_days, days_cte) %}
+    select {{ article_days }}.*
+    from {{ article_days }}
+    inner join {{ days_cte }}
+        on
+            {{ article_days }}.portal = {{ days_cte }}.portal
+            and {{ article_days }}.stat_date = {{ days_cte }}.stat_date
+    where
+        {{ article_days }}.portal = any(array(select distinct {{ days_cte }}.portal from {{ days_cte }}))
+        and {{ article_days }}.stat_date = any(array(select distinct {{ days_cte }}.stat_date from {{ days_cte }}))
 {% endmacro %}
 
 

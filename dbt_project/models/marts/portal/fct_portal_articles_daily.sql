@@ -43,33 +43,33 @@ province_periods as (
 
 ),
 
-days_to_build as (
+{% if is_incremental() %}
 
-    {% if is_incremental() %}
+    days_to_build as (
+
         {{ portal_days_to_rebuild(
             ref('stg_portal_statistics__article_days'), ref('stg_landing__files'),
             'source_file_id', 'source_received_at',
         ) }}
-    {% else %}
-        -- a full build takes every export
-        select distinct
-            portal,
-            stat_date
-        from article_days
-    {% endif %}
 
-),
+    ),
 
-day_rows as (
+    day_rows as (
 
-    select article_days.*
-    from article_days
-    inner join days_to_build
-        on
-            article_days.portal = days_to_build.portal
-            and article_days.stat_date = days_to_build.stat_date
+        {{ portal_day_rows('article_days', 'days_to_build') }}
 
-),
+    ),
+
+{% else %}
+
+    -- a full build takes every export
+    day_rows as (
+
+        select * from article_days
+
+    ),
+
+{% endif %}
 
 day_exports as (
 
