@@ -25,9 +25,7 @@ PostgreSQL's: while the server parses and inserts one block, the next is being p
 
 from __future__ import annotations
 
-import csv
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,14 +37,12 @@ from planwh.ingest.contracts import CONTRACTS
 from planwh.ingest.parsing import VIETNAM_TZ, ParseError, normalise_text, parse_date, parse_timestamp
 from planwh.ingest.readers import (
     ROW_ERROR_KEY,
-    FileRejected,
     RawRow,
     ReadResult,
     _clean,
-    _csv_records,
-    _is_numbering_row,
     _sample_records,
     _scan_header,
+    csv_value_lists,
 )
 from planwh.ingest.validate_rows import Problem, RowValidator
 
@@ -90,43 +86,9 @@ def _header(path: Path, result: ReadResult):
 
 
 def _records(path: Path, encoding: str, delimiter: str, header) -> Iterator[tuple[int, list[str | None], str | None]]:
-    """``readers._csv_data`` with lists: (record number, values in PORTAL_ORDER, row error or None)."""
+    """The reader's own records (``readers.csv_value_lists``), values in PORTAL_ORDER."""
     by_name = {name: pos for pos, name in header.positions.items()}
-    order = [by_name[name] for name in PORTAL_ORDER]
-    needed = max(order) + 1
-    width = header.width
-    shown = {"\t": "tab", ",": "comma", ";": "semicolon"}[delimiter]
-    normalize = unicodedata.normalize
-    first = True
-    number = 0
-    with path.open(encoding=encoding, newline="") as f:
-        try:
-            for number, record in enumerate(_csv_records(f, delimiter), start=1):
-                if number <= header.last_row:
-                    continue
-                size = len(record)
-                if size >= needed:
-                    values = [record[pos].strip() or None for pos in order]
-                else:
-                    values = [(record[pos].strip() or None) if pos < size else None for pos in order]
-                own = any(values)
-                extra = size > width and any(c.strip() for c in record[width:])
-                if not own and not extra:
-                    continue
-                if first:
-                    first = False
-                    if _is_numbering_row(c.strip() for c in record):
-                        continue
-                values = [v if v is None or v.isascii() else normalize("NFC", v) for v in values]
-                error = None
-                if extra:
-                    error = (f"line {number} has {size} fields but the header has {width}: a value holding a "
-                             f"{shown} must be quoted")
-                yield number, values, error
-        except csv.Error as exc:
-            raise FileRejected(
-                "unreadable", f"{path.name}, after line {number}: {exc} (a quote opened and never closed?)"
-            ) from None
+    return csv_value_lists(path, encoding, delimiter, header, [by_name[name] for name in PORTAL_ORDER])
 
 
 class _Caches:

@@ -1062,7 +1062,22 @@ def _read_csv(path: Path, contract: Contract, chunk_rows: int, head: bytes) -> R
 
 def _csv_data(path: Path, encoding: str, delimiter: str, header: _Header) -> Iterator[RawRow]:
     positions = sorted(header.positions.items())
-    needed = positions[-1][0] + 1
+    names = [name for _, name in positions]
+    for number, values, error in csv_value_lists(path, encoding, delimiter, header, [pos for pos, _ in positions]):
+        row = dict(zip(names, values, strict=True))
+        if error is not None:
+            row[ROW_ERROR_KEY] = error
+        yield RawRow(number, row)
+
+
+def csv_value_lists(
+    path: Path, encoding: str, delimiter: str, header: _Header, order: list[int]
+) -> Iterator[tuple[int, list[str | None], str | None]]:
+    """The data records under ``header``: (record number, the values at the positions ``order``
+    (stripped, empty as None, NFC), the row's error or None). Blank records and a numbering row
+    (1, 2, 3...) right under the header are skipped; a record with values beyond the header's
+    width carries an error. ``_csv_data`` and the portal fast path (``fast_csv``) read through it."""
+    needed = max(order) + 1
     width = header.width
     shown = {"\t": "tab", ",": "comma", ";": "semicolon"}[delimiter]
     normalize = unicodedata.normalize
@@ -1075,28 +1090,22 @@ def _csv_data(path: Path, encoding: str, delimiter: str, header: _Header) -> Ite
                     continue
                 size = len(record)
                 if size >= needed:
-                    values = {name: record[pos].strip() or None for pos, name in positions}
+                    values = [record[pos].strip() or None for pos in order]
                 else:
-                    values = {
-                        name: (record[pos].strip() or None) if pos < size else None for pos, name in positions
-                    }
-                own = any(values.values())
+                    values = [(record[pos].strip() or None) if pos < size else None for pos in order]
                 extra = size > width and any(c.strip() for c in record[width:])
-                if not own and not extra:
+                if not extra and not any(values):
                     continue
                 if first:
                     first = False
                     if _is_numbering_row(c.strip() for c in record):
                         continue
-                for name, text in values.items():
-                    if text is not None and not text.isascii():
-                        values[name] = normalize("NFC", text)
+                values = [v if v is None or v.isascii() else normalize("NFC", v) for v in values]
+                error = None
                 if extra:
-                    values[ROW_ERROR_KEY] = (
-                        f"line {number} has {size} fields but the header has {width}: a value holding a "
-                        f"{shown} must be quoted"
-                    )
-                yield RawRow(number, values)
+                    error = (f"line {number} has {size} fields but the header has {width}: a value holding a "
+                             f"{shown} must be quoted")
+                yield number, values, error
         except csv.Error as exc:
             raise FileRejected(
                 "unreadable", f"{path.name}, after line {number}: {exc} (a quote opened and never closed?)"
