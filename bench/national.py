@@ -454,10 +454,23 @@ def day_interval(day: date):
 
 
 def daily_ingest(settings, received_day: date) -> tuple[float, dict]:
-    from planwh.orchestration.tasks import run_ingest_sources
+    """The steps of ``planwh.orchestration.tasks.run_ingest_sources`` (ingest each source's files
+    received that day, then the gate), each timed."""
+    from planwh.orchestration.tasks import StepResult, _merge, ingest_interval, publish_interval
 
-    seconds, (loaded, gate) = timed(run_ingest_sources, settings, SOURCES, day_interval(received_day))
-    return seconds, {"loaded": loaded.totals, "gate": gate.totals, "failures": len(gate.failures)}
+    interval = day_interval(received_day)
+    loaded, steps = StepResult(), {}
+    started = time.perf_counter()
+    for source in SOURCES:
+        seconds, step = timed(ingest_interval, settings, source, interval)
+        loaded.file_ids += step.file_ids
+        _merge(loaded.totals, step.totals)
+        steps[f"ingest {source}"] = round(seconds, 1)
+    seconds, gate = timed(publish_interval, settings, SOURCES, interval, loaded.file_ids)
+    steps["gate"] = round(seconds, 1)
+    say("   steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    return time.perf_counter() - started, {"loaded": loaded.totals, "gate": gate.totals,
+                                           "failures": len(gate.failures), "steps": steps}
 
 
 SLOWEST_NODES: dict[str, list] = {}

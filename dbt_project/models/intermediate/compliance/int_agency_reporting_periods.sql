@@ -5,6 +5,15 @@
 -- reporters both owe the annual report (due 30 November); quarterly reporters also owe each
 -- quarter. Agencies marked `none` owe nothing but keep their row, so a report they send anyway
 -- still finds its agency.
+-- A table: its tests and the compliance marts read it, and as a view each read recomputed it
+-- (4.7 s for one not_null test with four years of national data).
+{{
+    config(
+        materialized='table',
+        post_hook="analyze {{ this }}",
+    )
+}}
+
 with
 
 periods as (

@@ -1,22 +1,20 @@
 -- Article-days of human-rights articles: rows tagged `human_rights`, from the latest export of
 -- each portal and day (a day re-sent later replaces that day).
--- Incremental, as fct_portal_articles_daily: a run rebuilds only the portal-days that have an
--- export the model has not seen (macro portal_days_to_rebuild), deleting them first (a day
--- re-sent without human-rights articles must lose its old ones), so the daily cost follows the
--- new days, not the years of history. Joins are hashed: the planner estimates the filtered
--- ranking at one row and would join it to the day-province pairs in a nested loop, quadratic in
--- the rows (a backfill of three years took minutes); the new days are found by index lookups.
+-- Incremental, as fct_portal_articles_daily: a run deletes and rebuilds only the portal-days
+-- that have an export the model has not seen (macros in portal_days_to_rebuild.sql), so the
+-- daily cost follows the new days, not the years of history.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['portal', 'stat_date'],
+        incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook=[
-            "set local enable_nestloop = off",
-            "{{ delete_portal_days_to_rebuild(ref('stg_portal_statistics__article_days'), ref('stg_landing__files'), 'file_id', 'export_received_at') }}",
+        indexes=[
+            {'columns': ['portal', 'stat_date']},
+            {'columns': ['file_id']},
+            {'columns': ['export_received_at']},
         ],
-        post_hook="analyze {{ this }}",
+        pre_hook="{{ portal_days_prepare('file_id', 'export_received_at') }}",
+        post_hook="{{ '' if is_incremental() else 'analyze ' ~ this }}",
     )
 }}
 
@@ -46,32 +44,7 @@ province_periods as (
 
 ),
 
-{% if is_incremental() %}
-
-    days_to_build as (
-
-        {{ portal_days_to_rebuild(
-            ref('stg_portal_statistics__article_days'), ref('stg_landing__files'),
-            'file_id', 'export_received_at',
-        ) }}
-
-    ),
-
-    day_rows as (
-
-        {{ portal_day_rows('article_days', 'days_to_build') }}
-
-    ),
-
-{% else %}
-
-    day_rows as (
-
-        select * from article_days
-
-    ),
-
-{% endif %}
+{{ portal_day_rows() }}
 
 day_exports as (
 

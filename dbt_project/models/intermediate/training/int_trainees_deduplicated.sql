@@ -3,11 +3,10 @@
 -- (their agency's province then, else the course's). Coverage counts these rows cumulatively.
 -- A table, not a view: three marts and its tests read it, and at national scale (200,000
 -- roster rows) each read of the view took minutes; the planner's nested loops over
--- misestimated rankings are what made it quadratic, so joins are hashed here.
+-- misestimated rankings are what made it quadratic (every model's joins are hashed: dbt_project.yml).
 {{
     config(
         materialized='table',
-        pre_hook="set local enable_nestloop = off",
         post_hook="analyze {{ this }}",
     )
 }}

@@ -1,7 +1,7 @@
 -- Daily portal statistics per portal and language. Only the current export of a portal and day
 -- counts: the one received last (then the higher file_id), so a day re-sent later replaces that
 -- day. Incremental: a run rebuilds only the portal-days that have an export the mart has not
--- seen (macro portal_days_to_rebuild: published after the last run, or received within the
+-- seen (macros in portal_days_to_rebuild.sql: published after the last run, or received within the
 -- lookback of var portal_lookback_days). Such a day is deleted and inserted whole,
 -- keyed on (portal, stat_date) rather than on the row grain: a correction that drops the last
 -- article of a language must drop that language's row too, which a merge on the row grain
@@ -11,9 +11,14 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['portal', 'stat_date'],
+        incremental_strategy='append',
         on_schema_change='fail',
+        indexes=[
+            {'columns': ['portal', 'stat_date']},
+            {'columns': ['source_file_id']},
+            {'columns': ['source_received_at']},
+        ],
+        pre_hook="{{ portal_days_prepare('source_file_id', 'source_received_at') }}",
     )
 }}
 
@@ -43,33 +48,7 @@ province_periods as (
 
 ),
 
-{% if is_incremental() %}
-
-    days_to_build as (
-
-        {{ portal_days_to_rebuild(
-            ref('stg_portal_statistics__article_days'), ref('stg_landing__files'),
-            'source_file_id', 'source_received_at',
-        ) }}
-
-    ),
-
-    day_rows as (
-
-        {{ portal_day_rows('article_days', 'days_to_build') }}
-
-    ),
-
-{% else %}
-
-    -- a full build takes every export
-    day_rows as (
-
-        select * from article_days
-
-    ),
-
-{% endif %}
+{{ portal_day_rows() }}
 
 day_exports as (
 
