@@ -311,3 +311,32 @@ def test_more_unexpected_rows_than_gx_lists_are_all_held_back(settings, warehous
         1,
     )
     assert warehouse.published_rows("agency_submissions", big) == [231]
+
+
+def test_validating_a_file_reads_only_that_files_rows(settings, warehouse):
+    # GIVEN three published portal files and a fourth loaded one
+    from sqlalchemy import event
+
+    from planwh.validate.gx_project import DATASOURCE, get_context
+
+    for offset in range(3):
+        warehouse.add_file("portal", "portal_statistics", [article(n, day=date(2024, 11, 20) + timedelta(days=offset))
+                                                           for n in range(5)])
+    validate_pending(settings)
+    new = warehouse.add_file("portal", "portal_statistics", [article(n, day=date(2024, 11, 23)) for n in range(5)])
+    statements: list[str] = []
+    engine = get_context(settings).data_sources.get(DATASOURCE).get_execution_engine().engine
+    listener = lambda conn, cursor, statement, *rest: statements.append(" ".join(statement.lower().split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        # WHEN the gate validates it
+        verdicts = validate_pending(settings)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+    # THEN it is validated on its own rows, and GX never lists the table's files to find it (a
+    # scan of the whole history for every file)
+    assert [(v.file_id, v.status, v.rows_published) for v in verdicts] == [(new, "passed", 5)]
+    portal_reads = [s for s in statements if "portal_statistics" in s]
+    assert portal_reads, statements
+    assert not [s for s in portal_reads if "distinct" in s and "file_id" in s.split("from")[0]], portal_reads

@@ -87,7 +87,7 @@ agency_facts as (
 
 ),
 
-article_days as (
+article_groups as (
 
     select
         *,
@@ -95,11 +95,19 @@ article_days as (
             when 'national' then 'vietnamese'
             when 'foreign' then 'foreign'
             when 'ethnic_minority' then 'ethnic_minority'
-        end as language_group,
+        end as language_group
+    from articles
+
+),
+
+article_days as (
+
+    select
+        *,
         min(stat_date) over article as first_stat_date,
         min(published_at) over article as first_published_at,
         row_number() over (article order by stat_date desc) as recency_rank
-    from articles
+    from article_groups
     window article as (partition by portal, article_id)
 
 ),
@@ -118,6 +126,22 @@ article_products as (
         ))::integer as year
     from article_days
     where recency_rank = 1
+
+),
+
+-- page views summed per portal, province, year and language group before they become facts (two
+-- per group, `all` and the group's own): millions of article-days would otherwise be sorted for
+-- the distinct counts below
+portal_views as (
+
+    select
+        portal,
+        current_province_code as province_code,
+        extract(year from stat_date)::integer as year,
+        language_group,
+        sum(page_views) as page_views
+    from article_groups
+    group by portal, current_province_code, extract(year from stat_date)::integer, language_group
 
 ),
 
@@ -143,14 +167,14 @@ portal_facts as (
         'portal_statistics' as data_source,
         'provincial_portal' as channel,
         language_groups.language_group,
-        article_days.current_province_code as province_code,
-        extract(year from article_days.stat_date)::integer as year,
+        portal_views.province_code,
+        portal_views.year,
         0 as products,
-        article_days.page_views,
+        portal_views.page_views,
         null as agency_code,
-        article_days.portal
-    from article_days
-    cross join lateral (values ('all'), (article_days.language_group)) as language_groups (language_group)
+        portal_views.portal
+    from portal_views
+    cross join lateral (values ('all'), (portal_views.language_group)) as language_groups (language_group)
     where language_groups.language_group is not null
 
 ),
