@@ -7,9 +7,8 @@ value) and hands a tuple to psycopg's ``write_row``: about 40,000 rows a second,
 Python overhead that a portal export, millions of machine-written rows repeating the same few
 dates, provinces and languages, does not need. Here, for a portal CSV:
 
-* the records come from the same ``csv`` reader with the same header, blank-row, numbering-row,
-  extra-field, stripping and NFC rules as ``readers._csv_data`` (the header is found by the
-  reader's own functions), as lists instead of dicts;
+* the records come from the reader's own loop (``readers.csv_value_lists``, under the header
+  ``read_file`` found), as lists instead of dicts;
 * a row whose every value is present and readable, checked through per-file caches of the
   parsers' own results (``parse_date``, ``parse_timestamp``, ``ProvinceResolver.resolve``, the
   reference languages) and passing every rule of ``RowValidator._check_portal``, is written
@@ -33,15 +32,11 @@ from pathlib import Path
 
 import psycopg
 
-from planwh.ingest.contracts import CONTRACTS
 from planwh.ingest.parsing import VIETNAM_TZ, ParseError, normalise_text, parse_date, parse_timestamp
 from planwh.ingest.readers import (
     ROW_ERROR_KEY,
     RawRow,
     ReadResult,
-    _clean,
-    _sample_records,
-    _scan_header,
     csv_value_lists,
 )
 from planwh.ingest.validate_rows import Problem, RowValidator
@@ -65,24 +60,13 @@ class FastStats:
     rows_valid: int
     rows_rejected: int
     rows_fast: int  # loaded without a Python row object
-    version_key: dict[str, object]
+    seen: dict[str, set]  # the values of the version columns (portal, stat_date) over the valid rows
 
 
 def eligible(result: ReadResult, path: Path, *, source: str) -> bool:
     """A portal CSV of at least FAST_PATH_MIN_BYTES (any such file can take it: rows fall back one by one)."""
-    return (ENABLED and source == "portal" and result.format == "csv" and result.encoding is not None
-            and result.delimiter is not None and path.stat().st_size >= FAST_PATH_MIN_BYTES)
-
-
-def _header(path: Path, result: ReadResult):
-    """The header the reader chose, found again with the reader's own functions (None if it differs)."""
-    contract = CONTRACTS["portal"]
-    raw = _sample_records(path, result.encoding, result.delimiter)
-    rows = [(number, [_clean(c) for c in record]) for number, record in raw]
-    header, complete = _scan_header(rows, contract)
-    if header is None or not complete or header.columns != result.columns or header.first_row != result.header_row:
-        return None
-    return header
+    return (ENABLED and source == "portal" and result.format == "csv" and result.csv_header is not None
+            and path.stat().st_size >= FAST_PATH_MIN_BYTES)
 
 
 def _records(path: Path, encoding: str, delimiter: str, header) -> Iterator[tuple[int, list[str | None], str | None]]:
@@ -194,14 +178,11 @@ def load_portal_csv(
     copy_problems: Callable[[list[Problem]], None],
     on_rows: Callable[[int], None] | None = None,
     chunk_rows: int = BLOCK_ROWS,
-) -> FastStats | None:
-    """Load a portal CSV (see the module doc); None, having done nothing, when the general path
-    must read it (the reader's header cannot be found again)."""
+) -> FastStats:
+    """Load a portal CSV that ``eligible`` accepted (see the module doc)."""
     if tuple(columns[2:]) != PORTAL_ORDER:
         raise RuntimeError(f"{table} columns {columns} are not in the portal contract's order")
-    header = _header(path, result)
-    if header is None:
-        return None
+    header = result.csv_header
     caches = _Caches(validator)
     received_at = validator.received_at
     received_day = validator.received_day
@@ -291,9 +272,5 @@ def load_portal_csv(
         copy_problems(problems)
     if on_rows is not None and rows_in % chunk_rows:
         on_rows(rows_in % chunk_rows)
-    key: dict[str, object] = {}
-    if len(portals) == 1:
-        key["portal"] = next(iter(portals))
-    if len(days) == 1:
-        key["stat_date"] = next(iter(days))
-    return FastStats(rows_in=rows_in, rows_valid=valid, rows_rejected=rejected, rows_fast=fast, version_key=key)
+    return FastStats(rows_in=rows_in, rows_valid=valid, rows_rejected=rejected, rows_fast=fast,
+                     seen={"portal": portals, "stat_date": days})

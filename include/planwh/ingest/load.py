@@ -126,13 +126,21 @@ class _VersionTracker:
 
     def see(self, record: tuple) -> None:
         for name, pos in zip(self.names, self.positions, strict=True):
-            if name in self.mixed:
-                continue
-            value = record[pos]
-            if name not in self.values:
-                self.values[name] = value
-            elif self.values[name] != value:
-                self.mixed.add(name)
+            self.see_one(name, record[pos])
+
+    def see_values(self, seen: dict[str, set]) -> None:
+        """The values of version columns that a path collected over its valid rows itself."""
+        for name, values in seen.items():
+            for value in values:
+                self.see_one(name, value)
+
+    def see_one(self, name: str, value: object) -> None:
+        if name in self.mixed:
+            return
+        if name not in self.values:
+            self.values[name] = value
+        elif self.values[name] != value:
+            self.mixed.add(name)
 
     def key(self) -> dict[str, object]:
         return {n: v for n, v in self.values.items() if n not in self.mixed}
@@ -243,28 +251,34 @@ def _load(
         _copy_rows(conn, "raw.training_courses", ("file_id", *RAW_COLUMNS["raw.training_courses"]),
                    [(file_id, *validator.course_record)])
     if fast_csv.eligible(result, read_path, source=source):
-        fast = _load_fast(conn, file_id=file_id, read_path=read_path, result=result, validator=validator,
-                          expected_stat_date=expected_stat_date, on_rows=on_rows, table=table, columns=columns)
-        if fast is not None:
-            return fast
-    rows_in = rejected = valid = 0
-    for chunk in result.rows:
-        records: list[tuple] = []
-        problems: list[Problem] = []
-        for raw in chunk:
-            checked = validator.check(raw)
-            rows_in += 1
-            if checked.record is None:
-                rejected += 1
-                problems.extend(checked.problems)
-            else:
-                version.see(checked.record)
-                records.append((file_id, checked.row_number, *checked.record))
-        _copy_rows(conn, table, columns, records)
-        _copy_problems(conn, file_id, problems)
-        valid += len(records)
-        if on_rows is not None:
-            on_rows(len(chunk))
+        # a portal CSV: the same verdicts with a fraction of the Python work per row
+        fast = fast_csv.load_portal_csv(
+            conn, file_id=file_id, path=read_path, result=result, validator=validator,
+            expected_stat_date=expected_stat_date, table=table, columns=columns,
+            copy_problems=lambda problems: _copy_problems(conn, file_id, problems), on_rows=on_rows,
+            chunk_rows=CHUNK_ROWS,
+        )
+        rows_in, rejected, valid = fast.rows_in, fast.rows_rejected, fast.rows_valid
+        version.see_values(fast.seen)
+    else:
+        rows_in = rejected = valid = 0
+        for chunk in result.rows:
+            records: list[tuple] = []
+            problems: list[Problem] = []
+            for raw in chunk:
+                checked = validator.check(raw)
+                rows_in += 1
+                if checked.record is None:
+                    rejected += 1
+                    problems.extend(checked.problems)
+                else:
+                    version.see(checked.record)
+                    records.append((file_id, checked.row_number, *checked.record))
+            _copy_rows(conn, table, columns, records)
+            _copy_problems(conn, file_id, problems)
+            valid += len(records)
+            if on_rows is not None:
+                on_rows(len(chunk))
     if rows_in == 0:
         raise FileRejected("no_data_rows", f"{read_path.name} has a header but no data rows")
     duplicates = _quarantine_duplicates(conn, source, file_id)
@@ -277,42 +291,6 @@ def _load(
         rows_in=rows_in,
         rows_loaded=valid - duplicates,
         rows_rejected=rejected + duplicates,
-        version_key=key,
-        file_format=result.format,
-        encoding=result.encoding,
-    )
-
-
-def _load_fast(
-    conn: psycopg.Connection,
-    *,
-    file_id: int,
-    read_path: Path,
-    result: ReadResult,
-    validator: RowValidator,
-    expected_stat_date: date | None,
-    on_rows: Callable[[int], None] | None,
-    table: str,
-    columns: tuple[str, ...],
-) -> _LoadStats | None:
-    """A portal CSV through ``fast_csv`` (same verdicts, a fraction of the Python work per row), or
-    None when the file must take the general path."""
-    stats = fast_csv.load_portal_csv(
-        conn, file_id=file_id, path=read_path, result=result, validator=validator,
-        expected_stat_date=expected_stat_date, table=table, columns=columns,
-        copy_problems=lambda problems: _copy_problems(conn, file_id, problems), on_rows=on_rows,
-        chunk_rows=CHUNK_ROWS,
-    )
-    if stats is None:
-        return None
-    if stats.rows_in == 0:
-        raise FileRejected("no_data_rows", f"{read_path.name} has a header but no data rows")
-    duplicates = _quarantine_duplicates(conn, "portal", file_id)
-    key = stats.version_key if stats.rows_valid != duplicates else {}
-    return _LoadStats(
-        rows_in=stats.rows_in,
-        rows_loaded=stats.rows_valid - duplicates,
-        rows_rejected=stats.rows_rejected + duplicates,
         version_key=key,
         file_format=result.format,
         encoding=result.encoding,

@@ -139,6 +139,8 @@ class ReadResult:
     course: dict[str, str | None] | None
     rows: Iterator[list[RawRow]] = field(repr=False)
     sheet: str | None = None
+    # For a CSV, the header the rows are read under (the portal fast path reads the same records).
+    csv_header: _Header | None = field(default=None, repr=False)
 
 
 # ---------------------------------------------------------------- header matching
@@ -1057,6 +1059,7 @@ def _read_csv(path: Path, contract: Contract, chunk_rows: int, head: bytes) -> R
         unknown_columns=header.unknown,
         course=course,
         rows=_chunked(_csv_data(path, encoding, delimiter, header), chunk_rows),
+        csv_header=header,
     )
 
 
