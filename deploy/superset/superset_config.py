@@ -1,16 +1,26 @@
-"""Superset's configuration in docker-compose.yml: its secret key and metadata database from the environment.
+"""Superset's configuration, in docker-compose.yml and in `make bi-check`.
 
-The metadata database (dashboards, users) is the `superset` database of the compose PostgreSQL.
-The marts are a separate connection, created by importing the dashboard bundle, that logs in as
-the read-only role planwh_bi (SELECT on schema marts only).
+The metadata database (dashboards, users) is the `superset` database of the compose PostgreSQL,
+or SUPERSET_METADATA_URL when set (`make bi-check` gives it a fresh database of its own). The
+marts are a separate connection, created by importing the dashboard bundle, that logs in as the
+read-only role planwh_bi (SELECT on schema marts only).
 """
 
 import os
 from urllib.parse import quote
 
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
-SQLALCHEMY_DATABASE_URI = "postgresql+psycopg2://superset:{password}@{host}:5432/superset".format(
-    password=quote(os.environ["SUPERSET_DB_PASSWORD"], safe=""),
-    host=os.environ.get("SUPERSET_DB_HOST", "postgres"),
+SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_URL") or (
+    "postgresql+psycopg2://superset:{password}@{host}:5432/superset".format(
+        password=quote(os.environ["SUPERSET_DB_PASSWORD"], safe=""),
+        host=os.environ.get("SUPERSET_DB_HOST", "postgres"),
+    )
 )
 ROW_LIMIT = 10000
+
+# The dashboard's introduction shows the status colours as inline-styled labels, which Superset's
+# HTML sanitizer drops unless allowed: the style attribute of span elements, nothing else.
+HTML_SANITIZATION_SCHEMA_EXTENSIONS = {"attributes": {"span": ["style"]}}
+
+# No usage pixel to an outside host: the deployments are on closed networks.
+SCARF_ANALYTICS = False
