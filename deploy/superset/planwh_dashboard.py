@@ -3,7 +3,7 @@
 build_bundle.py turns these definitions into the YAML files of Superset's import bundle with a
 YAML dumper. Every dataset lists its columns once, here; the charts name columns and metrics of
 their dataset, and tests/deploy/test_superset_bundle.py checks both against the dbt models. The
-columns the charts depend on, by dataset, are in CHART_DEPENDENCIES at the end.
+columns the charts depend on, by mart, come from chart_dependencies() at the end.
 
 Vietnamese first, English in brackets, for everything a user reads. Runs with the standard library
 (it is imported by build_bundle.py inside the Superset image).
@@ -39,8 +39,8 @@ class Status:
         return f"{self.label_vi} ({self.code})"
 
 
-# The statuses of fct_indicator_progress; a status missing here is drawn in UNKNOWN_STATUS_COLOUR
-# with its code as label, so a new status never breaks the heat map.
+# The statuses of fct_indicator_progress; a status missing here shows its code, uncoloured, so a
+# new status never breaks the heat map (add it here to give it a label and a colour).
 STATUSES = (
     Status("achieved", "Đạt", "#1a9850"),
     Status("on track", "Đúng lộ trình", "#91cf60"),
@@ -49,7 +49,6 @@ STATUSES = (
     Status("not applicable", "Không áp dụng", "#cfd8dc"),
     Status("no data", "Chưa có số liệu", "#f5f5f5", short="–"),
 )
-UNKNOWN_STATUS_COLOUR = "#9e9e9e"
 
 
 def _sql_literal(text: str) -> str:
@@ -57,12 +56,11 @@ def _sql_literal(text: str) -> str:
 
 
 def status_case(attribute: str) -> str:
-    """SQL mapping the status column to one attribute of its Status (label or colour)."""
+    """SQL mapping the status column to one text attribute of its Status (label, cell)."""
     whens = " ".join(
         f"WHEN {_sql_literal(s.code)} THEN {_sql_literal(getattr(s, attribute))}" for s in STATUSES
     )
-    fallback = _sql_literal(UNKNOWN_STATUS_COLOUR) if attribute == "colour" else "status"
-    return f"CASE status {whens} ELSE {fallback} END"
+    return f"CASE status {whens} ELSE status END"
 
 
 @dataclass(frozen=True)
@@ -323,8 +321,7 @@ def legend_html() -> str:
     return "".join(swatch.format(colour=s.colour, label=s.label) for s in STATUSES)
 
 
-# A categorical colour per status: the cell's text is the status, so "equal" picks its colour (a
-# status missing from STATUSES shows its code, uncoloured).
+# A categorical colour per status: the cell's text is the status, so "equal" picks its colour.
 HEATMAP_COLOURS = [
     {"column": "status_cell", "operator": "=", "targetValue": s.cell, "colorScheme": s.colour}
     for s in STATUSES
@@ -603,11 +600,29 @@ DASHBOARD = {
     ),
 }
 
-CHART_DEPENDENCIES = {
-    dataset.table_name: sorted(
-        {c for chart in CHARTS if chart.dataset is dataset for c in chart.columns_used()}
-        | {f.column for f in NATIVE_FILTERS if f.dataset is dataset}
-        | {p["subject"] for f in NATIVE_FILTERS if f.dataset is dataset for p in f.pre_filter}
-    )
-    for dataset in DATASETS
-}
+
+
+def chart_dependencies() -> dict[str, list[str]]:
+    """Per mart, the physical columns the charts, metrics, calculated columns and filters read:
+    what a change to the marts must keep (or change here)."""
+    import re
+
+    dependencies = {}
+    for dataset in DATASETS:
+        physical = {c.name for c in dataset.columns if c.expression is None}
+        named: set[str] = set()
+        filter_columns = {native.key: native.column for native in NATIVE_FILTERS}
+        for chart in CHARTS:
+            if chart.dataset is dataset:
+                # a dashboard filter applies to a chart by the column's name in the chart's own dataset
+                named |= chart.columns_used() | chart.metrics_used() | {filter_columns[f] for f in chart.filters}
+        for native in NATIVE_FILTERS:
+            if native.dataset is dataset:
+                named |= {native.column, *(p["subject"] for p in native.pre_filter)}
+        expressions = [c.expression for c in dataset.columns if c.name in named and c.expression]
+        expressions += [m.expression for m in dataset.metrics if m.name in named]
+        used = (named & physical) | {
+            word for text in expressions for word in re.findall(r"[a-z_]+", text) if word in physical
+        }
+        dependencies[dataset.table_name] = sorted(used)
+    return dependencies

@@ -22,5 +22,20 @@ ROW_LIMIT = 10000
 # HTML sanitizer drops unless allowed: the style attribute of span elements, nothing else.
 HTML_SANITIZATION_SCHEMA_EXTENSIONS = {"attributes": {"span": ["style"]}}
 
-# No usage pixel to an outside host: the deployments are on closed networks.
-SCARF_ANALYTICS = False
+# Superset 4.1's defaults less the outside hosts (a usage pixel, Mapbox): the deployments are on
+# closed networks, and the browser then asks nothing of the Internet.
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}

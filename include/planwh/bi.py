@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 
@@ -54,6 +54,8 @@ from planwh.settings import PROJECT_ROOT, Settings
 SUPERSET_DIR = PROJECT_ROOT / "deploy" / "superset"
 DEFAULT_VENV = PROJECT_ROOT / ".venv-bi"
 METADATA_DB = "superset_bi_check"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 DASHBOARD_SLUG = "plan-progress"
 ADMIN = "admin"
 # what the check compares between a chart's saved query context and the query the dashboard sends
@@ -160,7 +162,7 @@ def _with(url: str, *, user: str | None = None, password: str | None = None, dat
           scheme: str | None = None) -> str:
     parts = urlsplit(url)
     user = user if user is not None else parts.username or ""
-    credentials = user + (f":{password}" if password else "") + "@" if user else ""
+    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "") + "@" if user else ""
     netloc = f"{credentials}{parts.hostname}:{parts.port or 5432}"
     path = f"/{database}" if database is not None else parts.path
     return urlunsplit((scheme or parts.scheme, netloc, path, parts.query, parts.fragment))
@@ -209,6 +211,10 @@ class Check:
 
     def run(self) -> CheckReport:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+        if missing:
+            raise CheckFailed(f"{', '.join(missing)} missing: the check draws the dashboard in Debian's Chromium "
+                              "(apt-get install -y chromium chromium-driver; .ci/run does it)")
         version = superset_version(self.venv)
         if version != compose_superset_version():
             raise CheckFailed(
@@ -458,7 +464,7 @@ class Check:
         result = subprocess.run(
             [str(self.venv / "bin" / "python"), str(SUPERSET_DIR / "browser_check.py"), "--base-url", base_url,
              "--dashboard", DASHBOARD_SLUG, "--user", ADMIN, "--password-env", "SUPERSET_ADMIN_PASSWORD",
-             "--screenshot", str(screenshot)],
+             "--screenshot", str(screenshot), "--chromium", CHROMIUM, "--chromedriver", CHROMEDRIVER],
             env=env, capture_output=True, text=True, timeout=600, check=False,
         )
         (self.out_dir / "browser.log").write_text(result.stderr)
@@ -474,6 +480,8 @@ class Check:
             self.log(f"   {chart['title']}: {'drawn' if chart['drawn'] else 'NOT DRAWN'}"
                      + (f", error {chart['error']!r}" if chart["error"] else "")
                      + (f", {chart['empty']!r}" if chart["empty"] else ""))
+        for error in seen.get("console_errors", []):
+            self.log(f"   browser console: {error}")
         self.log(f"   drawn in {seen['seconds_to_draw']} s; screenshot {screenshot}")
         if failures:
             raise CheckFailed("the dashboard in Chromium:\n  " + "\n  ".join(failures))
