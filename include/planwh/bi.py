@@ -240,11 +240,14 @@ class Check:
         url = warehouse_url(self.settings)
         self.report.warehouse = redact(url)
         if not self._has_values(url):
-            self.log(f"   no indicator value in {redact(url)}: running `planwh demo`")
-            result = subprocess.run([sys.executable, "-m", "planwh.cli", "demo"], check=False,
-                                    stdout=subprocess.DEVNULL if not os.environ.get("PLANWH_BI_CHECK_VERBOSE") else None)
+            log_path = self.out_dir / "demo.log"
+            self.log(f"   no indicator value in {redact(url)}: running `planwh demo` (~5 min; log: {log_path})")
+            with open(log_path, "w") as log_file:
+                result = subprocess.run([sys.executable, "-m", "planwh.cli", "demo"], check=False,
+                                        stdout=log_file, stderr=subprocess.STDOUT)
             if result.returncode != 0 or not self._has_values(url):
-                raise CheckFailed("`planwh demo` did not build the marts: run it alone to see why")
+                raise CheckFailed(f"`planwh demo` did not build the marts (exit {result.returncode}); "
+                                  f"{log_path} ends:\n{_tail(log_path)}")
         else:
             self.log(f"   reusing {redact(url)}: the marts have values")
         return url
