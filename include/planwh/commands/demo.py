@@ -2,8 +2,9 @@
 
 Steps: warehouse up → sample landing files → the real Airflow DAGs under ``dag.test()`` (the
 three ingest DAGs with their gate, ``transform_warehouse``, ``sync_national``: the daily chain of
-the sample's last day, taking over every file received since the first) → what they did, read
-back from the warehouse → HTML report → indicator progress by province. Running the demo twice
+the sample's last day, taking over every file received since the first) → the database roles
+(``planwh roles apply``: planwh_bi for BI tools) → what the DAGs did, read back from the
+warehouse → HTML report → indicator progress by province. Running the demo twice
 gives the same warehouse (the second chain finds every file already processed).
 """
 
@@ -84,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     states = _run_chain(settings, day, since)
     _done(started)
 
+    started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi)")
+    print(_apply_roles(settings))
+    _done(started)
+
     heading("What the DAGs did")
     _ingest_summary(settings)
     _gate_summary(settings)
@@ -155,6 +160,21 @@ def _run_chain(settings: Settings, day: date, since: date) -> dict[str, str]:
             "(audit.task_failures, quarantine.rejected_rows)"
         )
     return states
+
+
+def _apply_roles(settings: Settings) -> str:
+    """``planwh roles apply``: the roles BI tools and the compose services log in as (passwords from
+    PLANWH_<ROLE>_PASSWORD when set; the embedded server trusts local logins without one)."""
+    import os
+
+    from planwh.commands.roles import describe_outcome, passwords_from_environment
+    from planwh.db import national_url
+    from planwh.roles import apply_roles
+
+    outcome = apply_roles(
+        warehouse_url(settings), passwords_from_environment([], dict(os.environ)), national_url=national_url(settings)
+    )
+    return describe_outcome(outcome)
 
 
 def _ingest_summary(settings: Settings) -> None:
