@@ -24,6 +24,7 @@ written and only its header, title and column-number rows are skipped.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -204,12 +205,8 @@ def describe_ranges(ranges: Sequence[Sequence], language: str = "vi") -> str:
     for kind, first, last, *_ in ranges:
         span = str(first) if first == last else f"{first}-{last}"
         by_kind.setdefault(kind, []).append(span)
-    order = list(KINDS)
-    parts = []
-    for kind in sorted(by_kind, key=lambda k: order.index(k) if k in order else len(order)):
-        label = KINDS.get(kind, (kind, kind))[index]
-        parts.append(f"{label} {', '.join(by_kind[kind])}")
-    return "; ".join(parts)
+    # kinds in the order the file first has them (dicts keep insertion order)
+    return "; ".join(f"{KINDS.get(kind, (kind, kind))[index]} {', '.join(spans)}" for kind, spans in by_kind.items())
 
 
 # ---------------------------------------------------------------- the classifier
@@ -250,6 +247,8 @@ class BodyClassifier:
             None,
         )
         self.seen_data = False
+        # the data rows (loaded or rejected) of a form, to give each total the span of rows it adds
+        self.data_rows: list[int] = []
         self.sections_seen = False
         self.footer: str | None = None
         self.body_start = first_body_row
@@ -264,6 +263,8 @@ class BodyClassifier:
         if kind is None:
             self.seen_data = True
             self.structure.data_row(number)
+            if self.clerk:
+                self.data_rows.append(number)
             return None
         self.structure.add(number, kind)
         if kind in ("total", "subtotal", "section"):
@@ -273,9 +274,16 @@ class BodyClassifier:
     def finish(self, last_row: int) -> None:
         """Close the scopes still open at the end of the table."""
         for section in self.open_sections:
-            section.last = last_row
+            self._close(section, last_row)
         self.open_sections = []
         self.structure.totals = [t for t in self.structure.totals if t.last is not None and t.last >= t.first]
+
+    def _close(self, total: TotalRow, last: int) -> None:
+        """End ``total``'s scope at ``last``, narrowed to the data rows it holds."""
+        total.last = last
+        inside = self.data_rows[bisect.bisect_left(self.data_rows, total.first):bisect.bisect_right(self.data_rows, last)]
+        if inside:
+            total.first, total.last = inside[0], inside[-1]
 
     # -- rules ----------------------------------------------------------------------------
     def _machine_kind(self, cells: Sequence[str | None]) -> str | None:
@@ -338,16 +346,16 @@ class BodyClassifier:
         values = {self.positions[pos]: cells[pos] for pos in self.compared if pos < len(cells) and cells[pos]}
         count = None
         if not values:
-            label_cells = [t for pos, t in enumerate(cells) if t and pos not in self.compared and pos != self.stt]
-            for text in label_cells:
-                m = _COUNT.search(text)
-                if m is not None and (text.strip() == m.group(0) or _TOTAL.match(fold(text))):
+            # "Tổng số: 12 học viên" anywhere, or a bare 12 outside the STT column
+            for pos, text in enumerate(cells):
+                m = _COUNT.search(text) if text and pos not in self.compared else None
+                if m is not None and ((text.strip() == m.group(0) and pos != self.stt) or _TOTAL.match(fold(text))):
                     count = m.group(0)
                     break
         label = next((t for t in cells if t and not _SECTION_CELL.match(t)), "") or ""
         if kind == "section":
             for section in self.open_sections:
-                section.last = number - 1
+                self._close(section, number - 1)
             self.open_sections = []
             self.sections_seen = True
             self.scope_start = number + 1
@@ -357,9 +365,11 @@ class BodyClassifier:
                 self.open_sections.append(row)
             return
         for section in self.open_sections:
-            section.last = number - 1
+            self._close(section, number - 1)
         self.open_sections = []
         first = self.scope_start if kind == "subtotal" else self.body_start
         if values or count:
-            self.structure.totals.append(TotalRow(number, kind, label, values, count, first, number - 1))
+            total = TotalRow(number, kind, label, values, count, first)
+            self._close(total, number - 1)
+            self.structure.totals.append(total)
         self.scope_start = number + 1

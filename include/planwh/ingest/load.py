@@ -349,12 +349,11 @@ def _load(
 # ---------------------------------------------------------------------------- total rows
 
 
-def _figure(value: object) -> str:
-    """A number as a Vietnamese clerk writes it: 1.234 and 12,5."""
-    number = value if isinstance(value, int) else float(value)  # type: ignore[arg-type]
-    if float(number).is_integer():
-        return f"{int(number):,}".replace(",", ".")
-    return f"{number:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+def _figure(value: object, language: str = "vi") -> str:
+    """A number as a Vietnamese clerk writes it (1.234 and 12,5), or in English (1,234 and 12.5)."""
+    number = float(value)  # type: ignore[arg-type]
+    text = f"{int(number):,}" if number.is_integer() else f"{number:,.2f}"
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".") if language == "vi" else text
 
 
 def _claimed(text: str, integer: bool) -> object | None:
@@ -418,18 +417,20 @@ def _total_problem(total: TotalRow, name: str | None, text: str, claimed: object
     note_en = f", not counting the rejected rows {rejected}" if left_out else ""
     note_vi = f", không tính các dòng bị từ chối: {rejected}" if left_out else ""
     if name is None:
-        detail_en = (f"the total row says {_figure(claimed)} but rows {span} hold {_figure(found)} data rows"
-                     f"{note_en}")
+        detail_en = (f"the total row says {_figure(claimed, 'en')} but rows {span} hold {_figure(found, 'en')} data "
+                     f"rows{note_en}")
         detail_vi = (f"dòng tổng ghi {_figure(claimed)} nhưng trong các dòng {span} có {_figure(found)} dòng số "
                      f"liệu{note_vi}")
     elif contract.column(name).kind == "bool":
         where_en, where_vi = f"{where_en}, {labels.en(name)}", f"{where_vi}, {labels.vi(name)}"
-        detail_en = f"the total row says {_figure(claimed)} but {_figure(found)} of rows {span} are ticked{note_en}"
+        detail_en = (f"the total row says {_figure(claimed, 'en')} but {_figure(found, 'en')} of rows {span} are "
+                     f"ticked{note_en}")
         detail_vi = (f"dòng tổng ghi {_figure(claimed)} nhưng chỉ có {_figure(found)} dòng được đánh dấu trong các "
                      f"dòng {span}{note_vi}")
     else:
         where_en, where_vi = f"{where_en}, {labels.en(name)}", f"{where_vi}, {labels.vi(name)}"
-        detail_en = f"the total row says {_figure(claimed)} but rows {span} add up to {_figure(found)}{note_en}"
+        detail_en = (f"the total row says {_figure(claimed, 'en')} but rows {span} add up to {_figure(found, 'en')}"
+                     f"{note_en}")
         detail_vi = (f"dòng tổng ghi {_figure(claimed)} nhưng cộng các dòng số liệu {span} được {_figure(found)}"
                      f"{note_vi}")
     return Problem(

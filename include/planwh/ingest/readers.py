@@ -640,8 +640,7 @@ def _zip_kind(path: Path) -> tuple[str, str]:
     except (zipfile.BadZipFile, OSError) as exc:
         raise FileRejected(
             "unreadable", f"{path.name} looks like a zip/XLSX file but is corrupt: {exc}",
-            f"{_file_vi(path.name)} bị hỏng, không mở được (có dạng tệp nén hoặc .xlsx nhưng nội dung bị lỗi); "
-            f"hãy mở lại tệp gốc bằng Excel, lưu lại rồi gửi lại",
+            f"{_file_vi(path.name)} {_CORRUPT_VI}",
         ) from None
     if "xl/workbook.xml" in names:
         return "xlsx", "xlsx"
