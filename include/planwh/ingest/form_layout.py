@@ -24,7 +24,6 @@ written and only its header, title and column-number rows are skipped.
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -247,8 +246,11 @@ class BodyClassifier:
             None,
         )
         self.seen_data = False
-        # the data rows (loaded or rejected) of a form, to give each total the span of rows it adds
-        self.data_rows: list[int] = []
+        # data rows (loaded or rejected), to give each total the span of rows it adds: the first of
+        # the body, the first since the last section or subtotal, the last one
+        self.first_data: int | None = None
+        self.scope_first_data: int | None = None
+        self.last_data: int | None = None
         self.sections_seen = False
         self.footer: str | None = None
         self.body_start = first_body_row
@@ -263,8 +265,13 @@ class BodyClassifier:
         if kind is None:
             self.seen_data = True
             self.structure.data_row(number)
-            if self.clerk:
-                self.data_rows.append(number)
+            self.last_data = number
+            if self.first_data is None:
+                self.first_data = number
+            if self.scope_first_data is None:
+                self.scope_first_data = number
+                for section in self.open_sections:
+                    section.first = number
             return None
         self.structure.add(number, kind)
         if kind in ("total", "subtotal", "section"):
@@ -279,11 +286,10 @@ class BodyClassifier:
         self.structure.totals = [t for t in self.structure.totals if t.last is not None and t.last >= t.first]
 
     def _close(self, total: TotalRow, last: int) -> None:
-        """End ``total``'s scope at ``last``, narrowed to the data rows it holds."""
+        """End ``total``'s scope at ``last``, narrowed to its last data row when it holds one."""
         total.last = last
-        inside = self.data_rows[bisect.bisect_left(self.data_rows, total.first):bisect.bisect_right(self.data_rows, last)]
-        if inside:
-            total.first, total.last = inside[0], inside[-1]
+        if self.last_data is not None and total.first <= self.last_data <= last:
+            total.last = self.last_data
 
     # -- rules ----------------------------------------------------------------------------
     def _machine_kind(self, cells: Sequence[str | None]) -> str | None:
@@ -359,6 +365,7 @@ class BodyClassifier:
             self.open_sections = []
             self.sections_seen = True
             self.scope_start = number + 1
+            self.scope_first_data = None
             if values or count:
                 row = TotalRow(number, kind, label, values, count, number + 1)
                 self.structure.totals.append(row)
@@ -367,9 +374,13 @@ class BodyClassifier:
         for section in self.open_sections:
             self._close(section, number - 1)
         self.open_sections = []
-        first = self.scope_start if kind == "subtotal" else self.body_start
+        if kind == "subtotal":
+            first = self.scope_first_data or self.scope_start
+        else:
+            first = self.first_data or self.body_start
         if values or count:
             total = TotalRow(number, kind, label, values, count, first)
             self._close(total, number - 1)
             self.structure.totals.append(total)
         self.scope_start = number + 1
+        self.scope_first_data = None

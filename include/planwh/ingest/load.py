@@ -425,8 +425,8 @@ def _total_problem(total: TotalRow, name: str | None, text: str, claimed: object
         where_en, where_vi = f"{where_en}, {labels.en(name)}", f"{where_vi}, {labels.vi(name)}"
         detail_en = (f"the total row says {_figure(claimed, 'en')} but {_figure(found, 'en')} of rows {span} are "
                      f"ticked{note_en}")
-        detail_vi = (f"dòng tổng ghi {_figure(claimed)} nhưng chỉ có {_figure(found)} dòng được đánh dấu trong các "
-                     f"dòng {span}{note_vi}")
+        detail_vi = (f"dòng tổng ghi {_figure(claimed)} nhưng có {_figure(found)} dòng được đánh dấu trong các dòng "
+                     f"{span}{note_vi}")
     else:
         where_en, where_vi = f"{where_en}, {labels.en(name)}", f"{where_vi}, {labels.vi(name)}"
         detail_en = (f"the total row says {_figure(claimed, 'en')} but rows {span} add up to {_figure(found, 'en')}"

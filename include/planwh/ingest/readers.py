@@ -1361,8 +1361,8 @@ def csv_value_lists(
                     error = RowError(
                         f"line {number} has {size} fields but the header has {width}: a value holding a "
                         f"{shown} must be quoted",
-                        f"dòng {number} có {size} ô nhưng dòng tên cột chỉ có {width} cột: giá trị nào có "
-                        f"{shown_vi} thì phải đặt trong dấu ngoặc kép",
+                        f"có {size} ô nhưng dòng tên cột chỉ có {width} cột; giá trị nào có {shown_vi} thì phải "
+                        f"đặt trong dấu ngoặc kép",
                     )
                 yield number, values, error
         except csv.Error as exc:
@@ -1573,7 +1573,7 @@ def _read_jsonl(path: Path, contract: Contract, chunk_rows: int, head: bytes) ->
                         {
                             **dict.fromkeys(known),
                             ROW_ERROR_KEY: RowError(f"line {number} is not valid JSON: {msg}{where}",
-                                                    f"dòng {number} không phải là JSON hợp lệ"),
+                                                    "nội dung không phải là JSON hợp lệ"),
                         },
                     )
                     continue
@@ -1584,7 +1584,7 @@ def _read_jsonl(path: Path, contract: Contract, chunk_rows: int, head: bytes) ->
                             **dict.fromkeys(known),
                             ROW_ERROR_KEY: RowError(
                                 f"line {number} is a JSON {type(obj).__name__}, not an object",
-                                f"dòng {number} không phải là một đối tượng JSON có các trường được đặt tên",
+                                "nội dung không phải là một đối tượng JSON có các trường được đặt tên",
                             ),
                         },
                     )

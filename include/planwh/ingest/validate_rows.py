@@ -416,7 +416,7 @@ class RowValidator:
             detail, detail_vi = exc.message, exc.message_vi
             if column.personal:
                 detail = f"the value cannot be read ({exc.reason_code.replace('_', ' ')})"
-                detail_vi = "giá trị trong ô không đọc được"
+                detail_vi = "giá trị trong ô không đọc được, hãy kiểm tra và ghi lại"
             row.add(column.name, exc.reason_code, detail, detail_vi)
             return
         if column.kind == "int" and isinstance(value, int) and abs(value) > BIGINT_MAX:
@@ -511,8 +511,8 @@ class RowValidator:
         if day is not None and day > self.received_day:
             row.add(name, "future_date",
                     f"{day:%d/%m/%Y} is after the day the file was received ({self.received_day:%d/%m/%Y})",
-                    f"ngày {day:%d/%m/%Y} là sau ngày nhận tệp ({self.received_day:%d/%m/%Y}); ngày không thể ở "
-                    "tương lai")
+                    f"ngày {day:%d/%m/%Y} muộn hơn ngày nhận tệp ({self.received_day:%d/%m/%Y}); không thể ghi một "
+                    "ngày trong tương lai")
 
     def check(self, raw: RawRow) -> RowResult:
         values = raw.values
