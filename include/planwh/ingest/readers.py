@@ -38,7 +38,10 @@ the header itself, column numbers, a unit row, section, subtotal and total rows,
 hidden rows, notes and the signature block -- are not yielded; ``ReadResult.structure`` lists
 them by kind (see ``form_layout``) once ``rows`` has been read through, so that every non-blank
 row of the sheet read is either a data row or a skipped row. A workbook's other sheets are listed
-in ``ReadResult.other_sheets``; a roster's course details may sit on a sheet of their own.
+in ``ReadResult.other_sheets``; a roster's course details may sit on a sheet of their own. Hidden
+columns are read (templates keep the codes there, the names in view); hidden rows are skipped,
+except rows an AutoFilter hid, which are data filtered out of view; a hidden sheet holds the table
+only when no visible sheet does.
 """
 
 from __future__ import annotations
