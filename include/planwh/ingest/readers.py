@@ -263,11 +263,32 @@ def _build_header(first: int, last: int, texts: list[str | None], mapping: dict[
 
 
 def _match_cells(cells: list[str | None], contract: Contract) -> dict[int, str]:
-    return {
+    found = {
         pos: name
         for pos, text in enumerate(cells)
         if (name := match_header(text, contract) if text else None)
     }
+    return _prefer_exact(found, cells, contract)
+
+
+def _prefer_exact(found: dict[int, str], cells: list[str | None], contract: Contract) -> dict[int, str]:
+    """When two headers name one column and exactly one of them is the column's own header
+    ("Mã chỉ tiêu", often in a hidden column) and the other an alias ("Chỉ tiêu", the measures'
+    names shown to the clerk), the own header is the column; the other is left unmatched."""
+    by_name: dict[str, list[int]] = {}
+    for pos, name in found.items():
+        by_name.setdefault(name, []).append(pos)
+    for name, positions in by_name.items():
+        if len(positions) < 2:
+            continue
+        column = contract.column(name)
+        own = {normalise_text(column.name), normalise_text(column.vi_header or "")}
+        exact = [pos for pos in positions if normalise_text(cells[pos] or "") in own]
+        if len(exact) == 1:
+            for pos in positions:
+                if pos != exact[0]:
+                    del found[pos]
+    return found
 
 
 def _scan_header(rows: list[tuple[int, list[str | None]]], contract: Contract) -> tuple[_Header | None, bool]:

@@ -340,13 +340,19 @@ def table_on_a_later_sheet_with_hidden_rows(folder: Path) -> Path:
     _instructions(book)
     s = book.sheet("Biểu 02")
     s.row(1, "BÁO CÁO QUÝ 3 NĂM 2024 - SỞ NỘI VỤ")
-    s.row(2, *SUBMISSION_HEADER)
+    # the clerk sees the measures' names under "Chỉ tiêu"; their codes sit in a hidden column
+    s.row(2, "Mã tỉnh", "Mã đơn vị", "Tên đơn vị", "Kỳ báo cáo", "Chỉ tiêu", "Mã chỉ tiêu", "Giá trị", "Mã nhiệm vụ",
+          "Ghi chú", "Ngày báo cáo")
+    s.hide_column("F")
     agency = ("49", "SNV", "Sở Nội vụ", "Quý 3/2024")
-    s.row(3, *agency, "press_briefings_held", 2, None, None, date(2024, 10, 5))
-    s.row(4, *agency, "hr_items_monitored", 15, None, None, date(2024, 10, 5))
-    s.row(5, "49", "VD", "Đơn vị ví dụ", "Quý 3/2024", "products_total", 100, None, "Dòng mẫu", date(2024, 10, 5))
+    s.row(3, *agency, "Số hội nghị cung cấp thông tin cho báo chí", "press_briefings_held", 2, None, None,
+          date(2024, 10, 5))
+    s.row(4, *agency, "Số thông tin về quyền con người được theo dõi", "hr_items_monitored", 15, None, None,
+          date(2024, 10, 5))
+    s.row(5, "49", "VD", "Đơn vị ví dụ", "Quý 3/2024", "Ví dụ", "products_total", 100, None, "Dòng mẫu",
+          date(2024, 10, 5))
     s.hide_rows(5)
-    s.row(6, *agency, "data_sources_total", 8, None, None, date(2024, 10, 5))
+    s.row(6, *agency, "Số nguồn dữ liệu", "data_sources_total", 8, None, None, date(2024, 10, 5))
     template = book.sheet("Mẫu", hidden=True)
     template.row(1, *SUBMISSION_HEADER)
     template.row(2, "49", "STTTT", "Sở Thông tin và Truyền thông", "2024", "products_total", 1, None, None, SUBMITTED)
@@ -578,11 +584,12 @@ LAYOUTS = [
                         ("signature", 12, 14, 3)],
                warnings={10: {"value"}}, totals_checked=1, values={9: {"value": 2500}})),
     Layout("table on a later sheet, hidden rows and sheets", "submissions",
-           "an instructions sheet first, a hidden example row, a hidden template sheet with data",
+           "an instructions sheet first, measure names shown and their codes in a hidden column, a hidden example "
+           "row, a hidden template sheet with data",
            table_on_a_later_sheet_with_hidden_rows, Expected(
                loaded=[3, 4, 6], skipped=[("title", 1, 1, 1), ("header", 2, 2, 1), ("hidden", 5, 5, 1)],
                sheet="Biểu 02", other_sheets=[("Hướng dẫn", True), ("Mẫu", False)],
-               values={3: {"period": "2024-Q3"}})),
+               values={3: {"period": "2024-Q3", "measure_code": "press_briefings_held"}})),
     Layout("values as clerks write them", "submissions",
            "x / có / không for a yes/no measure, numbers as text, cached formula results, a formula never "
            "calculated, a formula error, a cell formatted as a percentage",
