@@ -91,7 +91,7 @@ _UNIT_LABEL = re.compile(r"^(?:don vi tinh|dvt)\b")
 _UNIT_WORDS = frozenset(
     "nguoi luot san pham sp cuoc buoi lop khoa hoc vien don vi co quan tin bai cuon an pham nguon lan "
     "phan tram ty le trieu nghin ty dong ngay thang nam co khong so luong chiec trang video tac pham "
-    "chuong trinh hoi nghi dot chu de van ban tai lieu muc tieu chi diem gio phut x".split()
+    "chuong trinh hoi nghi dot chu de van ban tai lieu muc tieu chi diem gio phut".split()
 )
 _COUNT = re.compile(r"\d[\d.,]*")
 
@@ -189,12 +189,6 @@ class Structure:
             else:
                 runs.append([kind, number, number, 1])
         return [tuple(r) for r in runs]
-
-    def counts(self) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for _, kind in self.skipped:
-            found[kind] = found.get(kind, 0) + 1
-        return found
 
 
 def describe_ranges(ranges: Sequence[Sequence], language: str = "vi") -> str:
