@@ -418,9 +418,9 @@ def _total_problem(total: TotalRow, name: str | None, text: str, claimed: object
     note_vi = f", không tính các dòng bị từ chối: {rejected}" if left_out else ""
     if name is None:
         detail_en = (f"the total row says {_figure(claimed, 'en')} but rows {span} hold {_figure(found, 'en')} data "
-                     f"rows{note_en}")
+                     f"rows that load{note_en}")
         detail_vi = (f"dòng tổng ghi {_figure(claimed)} nhưng trong các dòng {span} có {_figure(found)} dòng số "
-                     f"liệu{note_vi}")
+                     f"liệu được nạp{note_vi}")
     elif contract.column(name).kind == "bool":
         where_en, where_vi = f"{where_en}, {labels.en(name)}", f"{where_vi}, {labels.vi(name)}"
         detail_en = (f"the total row says {_figure(claimed, 'en')} but {_figure(found, 'en')} of rows {span} are "
