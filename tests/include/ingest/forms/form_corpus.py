@@ -498,7 +498,7 @@ def roster_csv_with_course_block(folder: Path) -> Path:
         _trainee(3, "Phạm Thị Hoa", "049190000013", category=INFO),
         _trainee(4, "Võ Văn Hải", "049190000014", agency="CAT"),
         ["", "Cộng", "", "", "", "", "", "", "", "4", "3"],
-        [],
+        ["", "", "", "", "", "", "", "..., ngày ... tháng ... năm ..."],
         ["", "Người lập danh sách"],
         ["", "(Ký, ghi rõ họ tên)"],
     ])
@@ -629,11 +629,12 @@ LAYOUTS = [
                warnings={13: {None}}, totals_checked=1,
                values={8: {"agency_kind": "department", "valid_from": date(2023, 1, 1)}})),
     Layout("roster CSV with its course block and ticks totalled", "rosters",
-           "course details above the table, a Cộng row counting the ticks, a signature",
+           "course details above the table, a Cộng row counting the ticks, the template's unfilled date line and a "
+           "signature",
            roster_csv_with_course_block, Expected(
                loaded=[11, 12, 13, 14],
                skipped=[("title", 1, 1, 1), ("course", 2, 8, 7), ("header", 10, 10, 1), ("total", 15, 15, 1),
-                        ("signature", 17, 18, 2)],
+                        ("signature", 16, 18, 3)],
                totals_checked=1, values={12: {"attended": True, "completed": False}},
                course={"course_id": "QN-2024-11", "start_date": date(2024, 11, 12)})),
     Layout("roster with the course on its own sheet", "rosters",
