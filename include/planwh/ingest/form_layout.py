@@ -294,25 +294,29 @@ class BodyClassifier:
         return None
 
     def _kind(self, cells: Sequence[str | None], hidden: bool, banner: bool) -> str | None:
-        def at(pos: int) -> str | None:
-            return cells[pos] if pos < len(cells) else None
+        width = len(cells)
 
-        texts = [t for t in cells if t]
+        def at(pos: int) -> str | None:
+            return cells[pos] if pos < width else None
+
         if hidden:
             return "hidden"
-        if not self.seen_data and is_numbering_row(texts):
-            return "numbering"
-        if not self.seen_data and _is_unit_row(texts):
-            return "unit"
-        has_values = any(at(pos) for pos in self.positions)
-        complete = all(at(pos) for pos in self.required) and all(
-            any(at(pos) for pos in group) for group in self.one_of
-        )
+        if not self.seen_data:
+            texts = [t for t in cells if t]
+            if is_numbering_row(texts):
+                return "numbering"
+            if _is_unit_row(texts):
+                return "unit"
         stt = at(self.stt) if self.stt is not None else None
-        if complete and not (stt and _SECTION_CELL.match(stt)):
+        # the common case first: a row filling every required column is data
+        if all(pos < width and cells[pos] for pos in self.required) and all(
+            any(at(pos) for pos in group) for group in self.one_of
+        ) and not (stt and _SECTION_CELL.match(stt)):
             return None
+        has_values = any(at(pos) for pos in self.positions)
         if stt and _NUMBERED.match(stt):
             return None if has_values else "no_data"
+        texts = [t for t in cells if t]
         label = texts[0]
         if stt and _SECTION_CELL.match(stt) and len(texts) > 1:
             # "I | Tổng cộng" or "A | Cộng": the label follows the section letter
@@ -352,7 +356,7 @@ class BodyClassifier:
                 if m is not None and ((text.strip() == m.group(0) and pos != self.stt) or _TOTAL.match(fold(text))):
                     count = m.group(0)
                     break
-        label = next((t for t in cells if t and not _SECTION_CELL.match(t)), "") or ""
+        label = unicodedata.normalize("NFC", next((t for t in cells if t and not _SECTION_CELL.match(t)), ""))
         if kind == "section":
             for section in self.open_sections:
                 self._close(section, number - 1)

@@ -1349,6 +1349,8 @@ def csv_value_lists(
     normalize = unicodedata.normalize
     first = True
     number = 0
+    # a data row after skipped ones ends their run (see Structure.ranges); told once, not per row
+    after_skipped = True
     with path.open(encoding=encoding, newline="") as f:
         try:
             for number, record in enumerate(_csv_records(f, delimiter), start=1):
@@ -1361,15 +1363,16 @@ def csv_value_lists(
                     values = [(record[pos].strip() or None) if pos < size else None for pos in order]
                 extra = size > width and any(c.strip() for c in record[width:])
                 if classifier is not None:
+                    # the markers are matched on folded text: no need to compose the cells here
                     cells = [c.strip() or None for c in record]
                     if not any(cells):
                         continue
-                    cells = [c if c is None or c.isascii() else normalize("NFC", c) for c in cells]
                     if classifier.classify(number, cells) is not None:
                         continue
                 elif not extra and not any(values):
                     if structure is not None and any(c.strip() for c in record):
                         structure.add(number, "no_data")
+                        after_skipped = True
                     continue
                 elif first:
                     first = False
@@ -1377,8 +1380,9 @@ def csv_value_lists(
                         if structure is not None:
                             structure.add(number, "numbering")
                         continue
-                if structure is not None:
+                if after_skipped and structure is not None:
                     structure.data_row(number)
+                    after_skipped = False
                 values = [v if v is None or v.isascii() else normalize("NFC", v) for v in values]
                 error = None
                 if extra:
