@@ -188,19 +188,21 @@ def _ingest_summary(settings: Settings) -> None:
                    count(*) filter (where status = 'duplicate'),
                    coalesce(sum(rows_in), 0),
                    coalesce(sum(rows_loaded), 0),
-                   coalesce(sum(rows_rejected), 0)
+                   coalesce(sum(rows_rejected), 0),
+                   coalesce(sum(rows_skipped), 0)
             from landing.files
             group by source
             order by array_position(array['agencies', 'submissions', 'portal', 'rosters'], source)
             """
         ).fetchall()
         reasons = conn.execute(
-            "select reason_code, count(*) from quarantine.rejected_rows "
+            "select reason_code, count(*) from quarantine.rejected_rows where severity = 'error' "
             "group by reason_code order by count(*) desc, reason_code"
         ).fetchall()
     print(
         format_table(
-            ["source", "files", "loaded", "rejected", "duplicate", "rows in", "rows loaded", "rows rejected"],
+            ["source", "files", "loaded", "rejected", "duplicate", "rows in", "rows loaded", "rows rejected",
+             "rows skipped"],
             [list(r) for r in rows],
         )
     )
