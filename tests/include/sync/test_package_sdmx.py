@@ -7,28 +7,34 @@ every coded value is a code of the codelist the structure names.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pytest
 import sdmx
+from psycopg.rows import dict_row
 from pysdmx.io import get_datasets, read_sdmx
 from sync_marts import Marts
 
-from planwh.settings import Settings
+from planwh.settings import Settings, load_settings
 from planwh.sync import export_package
 from planwh.sync.contract import SHARED_TABLES, SharedTable
 from planwh.sync.sdmx import STRUCTURE_FILE
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CODELISTS = {"CL_INDICATOR", "CL_PROVINCE", "CL_PROVINCE_LEGACY", "CL_SERIES", "CL_UNIT", "CL_PROGRESS_STATUS",
              "CL_REPORT_PERIOD_KIND"}
 
 
-def expected(table: SharedTable, marts: Marts) -> dict[tuple[str, ...], dict[str, object]]:
+def expected(table: SharedTable, marts: Marts | dict[str, list[dict]]) -> dict[tuple[str, ...], dict[str, object]]:
     """Key (as text) -> header -> the mart's value as published (a code, a number or None)."""
     found = {}
-    for row in marts.rows[table.mart]:
+    for row in (marts.rows if isinstance(marts, Marts) else marts)[table.mart]:
         values: dict[str, object] = {}
         for column in table.columns:
             value = row.get(column.source)
@@ -43,7 +49,9 @@ def expected(table: SharedTable, marts: Marts) -> dict[tuple[str, ...], dict[str
     return found
 
 
-def assert_same(table: SharedTable, reader: str, observed: dict[tuple, dict[str, object]], marts: Marts) -> None:
+def assert_same(
+    table: SharedTable, reader: str, observed: dict[tuple, dict[str, object]], marts: Marts | dict[str, list[dict]]
+) -> None:
     """Every observation and value a reader found equals the mart's."""
     wanted = expected(table, marts)
     assert set(observed) == set(wanted), f"{reader}, {table.name}: keys differ"
@@ -156,4 +164,62 @@ def test_pysdmx_reads_the_structure_and_every_data_file_of_a_package_as_the_mart
         dimensions = [c.id for c in dataset.structure.components.dimensions]
         assert sorted(dimensions) == sorted(c.header for c in table.key)
         assert "TIME_PERIOD" not in dimensions[:-1]
+        assert_same(table, f"pysdmx {table.name}.xml", from_pysdmx(dataset, table), marts)
+
+
+@pytest.fixture(scope="module")
+def built_marts(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A warehouse whose marts dbt built from the hand-made dataset of ``tests/dbt`` (two provinces
+    report, legacy Quảng Nam among them), with its national database."""
+    from planwh.transform import transform
+    from planwh.validate.schema import ensure_published_schema
+
+    spec = importlib.util.spec_from_file_location("indicator_progress_dataset",
+                                                  REPO_ROOT / "tests" / "dbt" / "test_indicator_progress.py")
+    dataset = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dataset)
+    name = f"t_sdmx_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+        conn.execute(f'create database "{name}_nat"')
+    base = tmp_path_factory.mktemp("sdmx")
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    settings = load_settings({
+        "PLANWH_WAREHOUSE_URL": url, "PLANWH_NATIONAL_URL": f"{url}_nat", "PLANWH_STATE_DIR": str(base / "state"),
+        "PLANWH_LANDING_DIR": str(base / "landing"), "PLANWH_DOTENV": str(base / "no.env"),
+        "PLANWH_PSEUDONYM_KEY": "test-key-not-secret",
+    })
+    try:
+        with psycopg.connect(url) as conn:
+            ensure_published_schema(conn)
+            dataset.load_dataset(conn)
+            conn.commit()
+        transform(settings)
+        yield settings
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+            conn.execute(f'drop database if exists "{name}_nat" with (force)')
+
+
+def test_a_package_of_marts_built_by_dbt_reads_in_both_clients_as_the_marts_hold_them(
+    built_marts: Settings, tmp_path: Path
+) -> None:
+    # GIVEN marts built by dbt (every indicator, the 34 current and 63 legacy provinces, no data
+    # for most of them) WHEN they are exported
+    package = export_package(built_marts, tmp_path / "package").directory
+    with psycopg.connect(built_marts.warehouse_url, row_factory=dict_row) as conn:
+        marts = {t.mart: conn.execute(f"select * from marts.{t.mart}").fetchall() for t in SHARED_TABLES}
+    assert marts["fct_indicator_progress_legacy"] and any(r["value"] is None for r in marts["fct_indicator_progress"])
+
+    # THEN sdmx1 and pysdmx read every file with the package's structure, as the marts hold them
+    structure = sdmx.read_sdmx(package / STRUCTURE_FILE)
+    assert len(structure.codelist["CL_PROVINCE"]) == 35 and len(structure.codelist["CL_PROVINCE_LEGACY"]) == 63
+    assert len(structure.codelist["CL_INDICATOR"]) == 12
+    for table in SHARED_TABLES:
+        dataflow = structure.dataflow[table.dataflow_id]
+        for path in (package / table.file_name, package / f"{table.name}.xml"):
+            message = sdmx.read_sdmx(path, structure=dataflow if path.suffix == ".csv" else dataflow.structure)
+            assert_same(table, f"sdmx1 {path.name}", from_sdmx1(message, table), marts)
+        (dataset,) = get_datasets(package / f"{table.name}.xml", package / STRUCTURE_FILE, validate=True)
         assert_same(table, f"pysdmx {table.name}.xml", from_pysdmx(dataset, table), marts)
