@@ -99,7 +99,7 @@ def redis_queue():
     client.close()
 
 
-# two Airflows one after the other: 11 min measured on the 2-core machine under a load average of 10
+# two Airflows one after the other: 8 to 11 min measured on the 2-core machine under load averages of 6 to 10
 @pytest.mark.timeout(1800)
 def test_two_celery_workers_run_the_daily_chain_into_the_warehouse_a_local_executor_builds(
     settings: Settings, server_url: str, redis_queue: tuple[str, str], tmp_path
