@@ -12,7 +12,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: venv demo test test-slow test-reliability lint test-fast lock seeds clean-state help bench bi-check bi-lock bi-venv
+.PHONY: venv demo test test-slow test-reliability lint test-fast lock seeds clean-state help bench bi-check bi-lock bi-venv data-docs-assets
 
 help:
 	@echo "make demo   - run the pipeline end to end on sample data (embedded PostgreSQL)"
@@ -58,6 +58,11 @@ lock: venv
 
 seeds: venv
 	$(BIN)/python -m planwh.reference.build_seeds
+
+# The scripts, style sheets and fonts of GX Data Docs, fetched again from the npm registry into
+# include/planwh/validate/data_docs_assets/ (committed: the pages are built offline).
+data-docs-assets: venv
+	$(BIN)/python -m planwh.validate.data_docs
 
 # Issue #9: the pipeline at national scale (10 M portal rows), each figure against its baseline.
 # The generated dataset is cached in .state/bench/ by its parameters; the run uses its own

@@ -143,6 +143,18 @@ def test_airflow_runs_the_celery_executor_on_redis(services: dict) -> None:
     assert worker == ["airflow", "celery", "worker"]
 
 
+def test_airflow_uses_viet_nam_time_and_a_celery_visibility_timeout_longer_than_any_task(services: dict) -> None:
+    from planwh.orchestration.airflow_env import CELERY_VISIBILITY_TIMEOUT, TIMEZONE
+
+    for name in AIRFLOW_SERVICES:
+        env = environment(services[name])
+        # as the local set-up: `airflow backfill create --from-date 2024-12-02` means a Viet Nam day
+        assert env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == TIMEZONE == "Asia/Ho_Chi_Minh", name
+        # the value the Celery test runs with; tasks time out at 30 min, runs at 2 h
+        timeout = int(env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"])
+        assert timeout == CELERY_VISIBILITY_TIMEOUT > 2 * 60 * 60, name
+
+
 def test_airflow_metadata_and_warehouse_are_separate_databases_and_roles(services: dict) -> None:
     metadata = url(services["airflow-scheduler"], "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
     warehouse = url(services["airflow-scheduler"], "PLANWH_WAREHOUSE_URL")
