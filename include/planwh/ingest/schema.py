@@ -31,12 +31,13 @@ from planwh.ddl import create_schemas_sql
 
 SOURCES = ("agencies", "submissions", "portal", "rosters")
 # Bump when the DDL below changes (with additive statements only), so that warehouses apply it.
-SCHEMA_VERSION = "planwh ingestion schema 2"
+SCHEMA_VERSION = "planwh ingestion schema 3"
 
 # Raw table and its loadable columns, in COPY order (file_id and row_number come first).
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
     "raw.agency_register": (
         "agency_code", "agency_name", "province_code", "agency_kind", "reporting", "valid_from", "valid_to",
+        "successor_agency_code",
     ),
     "raw.agency_submissions": (
         "province_code", "agency_code", "agency_name", "period", "period_kind", "period_start",
@@ -127,8 +128,11 @@ create table if not exists raw.agency_register (
     reporting text not null,
     valid_from date not null,
     valid_to date,
+    successor_agency_code text,
     primary key (file_id, row_number)
 );
+-- schema 3: the successor column ("Đơn vị kế thừa") of registers loaded before it existed
+alter table raw.agency_register add column if not exists successor_agency_code text;
 
 create table if not exists raw.agency_submissions (
     file_id bigint not null references landing.files (file_id),
