@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SDMX_FIXED_HEADERS = ("STRUCTURE", "STRUCTURE_ID", "ACTION")
 ROW_HASH_HEADER = "ROW_HASH"
@@ -90,7 +90,8 @@ def _table(name: str, mart: str, description: str, rows: Iterable[tuple[str, str
 # fmt: off
 SHARED_TABLES: tuple[SharedTable, ...] = (
     _table("indicator_values", "fct_indicator_progress",
-           "Indicator x current province (or 00 = national) x year: value, target, status, completeness.", (
+           "Indicator x current province (or 00 = national) x year: value, target, status, completeness; "
+           "national rows with their rule and coverage (provinces with data of 34).", (
         # national column       mart column             type        role       SDMX-CSV header
         ("indicator_code",      "indicator_code",       "text",     KEY,       "INDICATOR"),
         ("province_code",       "province_code",        "text",     KEY,       "REF_AREA"),
@@ -111,6 +112,14 @@ SHARED_TABLES: tuple[SharedTable, ...] = (
         ("agencies_reported",   "agencies_reported",    "integer",  ATTRIBUTE, "AGENCIES_REPORTED"),
         ("agencies_expected",   "agencies_expected",    "integer",  ATTRIBUTE, "AGENCIES_EXPECTED"),
         ("completeness_rate",   "completeness_rate",    "numeric",  ATTRIBUTE, "COMPLETENESS_RATE"),
+        # schema 2: the register behind a province row, the rule and coverage of a national row
+        ("has_register",        "has_register",         "boolean",  ATTRIBUTE, "HAS_REGISTER"),
+        ("national_rule",       "national_rule",        "text",     ATTRIBUTE, "NATIONAL_RULE"),
+        ("provinces_reporting", "provinces_reporting",  "integer",  ATTRIBUTE, "PROVINCES_REPORTING"),
+        ("provinces_with_register", "provinces_with_register", "integer", ATTRIBUTE, "PROVINCES_WITH_REGISTER"),
+        ("provinces_total",     "provinces_total",      "integer",  ATTRIBUTE, "PROVINCES_TOTAL"),
+        ("coverage_rate",       "coverage_rate",        "numeric",  ATTRIBUTE, "COVERAGE_RATE"),
+        ("min_coverage_percent", "min_coverage_percent", "numeric", ATTRIBUTE, "MIN_COVERAGE_PERCENT"),
     )),
     _table("submission_compliance", "fct_submission_compliance_by_province",
            "Current province (or 00) x year x kind of report: reports owed, received, on time; DHIS2-style rates.", (
@@ -156,6 +165,10 @@ SHARED_TABLES: tuple[SharedTable, ...] = (
         ("baseline_year",       "baseline_year",        "integer",  ATTRIBUTE, "BASELINE_YEAR"),
         ("target_year",         "target_year",          "integer",  ATTRIBUTE, "TARGET_YEAR"),
         ("source_reference",    "source_reference",     "text",     ATTRIBUTE, "SOURCE_REFERENCE"),
+        # schema 2
+        ("short_name_vi",       "short_name_vi",        "text",     ATTRIBUTE, "SHORT_NAME_VI"),
+        ("national_rule",       "national_rule",        "text",     ATTRIBUTE, "NATIONAL_RULE"),
+        ("min_coverage_percent", "min_coverage_percent", "numeric", ATTRIBUTE, "MIN_COVERAGE_PERCENT"),
     )),
     _table("province_mapping", "dim_province",
            "The 63 legacy and 34 current provinces, and the current province each legacy one merged into.", (
