@@ -22,18 +22,15 @@ from __future__ import annotations
 import calendar
 import hashlib
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from planwh.dbt import run_dbt
-from planwh.ingest.schema import ensure_schema
-from planwh.settings import Settings, load_settings
+from planwh.settings import Settings
 
 MARTS = (
     "fct_submission_compliance",
@@ -46,10 +43,6 @@ MARTS = (
 # The relationships tests of the marts point at these dimensions, so they are built too; tests of
 # other marts that share a parent with these are left out (cautious indirect selection).
 SELECT = [f"+{name}" for name in MARTS] + ["+dim_province", "+dim_agency", "+dim_indicator", "--indirect-selection", "cautious"]
-
-PUBLISHED_TABLES = (
-    "agency_register", "agency_submissions", "portal_statistics", "training_courses", "training_attendance",
-)
 
 AGENCIES = {
     # code: (name, province code as registered, kind, reporting, valid_from, valid_to, successor)
@@ -294,35 +287,16 @@ def load_dataset(conn: psycopg.Connection) -> Loader:
 
 
 @pytest.fixture(scope="module")
-def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Loader, float]]:
+def built(warehouse_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Loader, float]]:
     """A warehouse with the dataset after ``dbt seed`` and one ``dbt build`` of the marts and their parents."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = server_url.rsplit("/", 1)[0] + f"/{name}"
-    base: Path = tmp_path_factory.mktemp("other-marts")
-    settings = load_settings({
-        "PLANWH_WAREHOUSE_URL": url,
-        "PLANWH_STATE_DIR": str(base / "state"),
-        "PLANWH_LANDING_DIR": str(base / "landing"),
-        "PLANWH_DOTENV": str(base / "no.env"),
-        "PLANWH_PSEUDONYM_KEY": "test-key-not-secret",
-    })
-    try:
-        with psycopg.connect(url) as conn:
-            ensure_schema(conn)
-            conn.execute("create schema if not exists published")
-            for table in PUBLISHED_TABLES:
-                conn.execute(f"create table if not exists published.{table} (like raw.{table} including all)")
+    with warehouse_database(tmp_path_factory.mktemp("other-marts")) as settings:
+        with psycopg.connect(settings.warehouse_url) as conn:
             loader = load_dataset(conn)
             conn.commit()
         started = time.monotonic()
         run_dbt(["seed"], settings)
         run_dbt(["build", "--select", *SELECT], settings)
         yield settings, loader, time.monotonic() - started
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture(scope="module")
