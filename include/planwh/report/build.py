@@ -112,17 +112,21 @@ def _link(target: Path | None, out: Path, label: str, missing: str) -> str:
 
 def _summary(data: ReportData) -> str:
     counts = {status: 0 for status in charts.STATUSES}
-    for province in data.current_provinces:
+    national = {status: 0 for status in charts.STATUSES}
+    for province in data.provinces:
         for indicator in data.indicators:
             cell = data.cells.get((province.code, indicator.code))
-            counts[cell.status if cell else "no data"] += 1
+            (national if province.is_national else counts)[cell.status if cell else "no data"] += 1
     rows = "".join(
-        f"<tr><td>{_status_badge(status)}</td><td class=num>{count}</td></tr>" for status, count in counts.items()
+        f"<tr><td>{_status_badge(status)}</td><td class=num>{count}</td><td class=num>{national[status]}</td></tr>"
+        for status, count in counts.items()
     )
     return (
-        f"<p>{len(data.current_provinces)} tỉnh, thành phố × {len(data.indicators)} chỉ tiêu, năm {data.year} "
-        f"({len(data.current_provinces)} current provinces × {len(data.indicators)} indicators):</p>"
-        f"<table><tr><th>Trạng thái (status)</th><th>Ô (cells)</th></tr>{rows}</table>"
+        f"<p>{len(data.current_provinces)} tỉnh, thành phố × {len(data.indicators)} chỉ tiêu, năm {data.year}, và "
+        f"{len(data.indicators)} chỉ tiêu toàn quốc ({len(data.current_provinces)} current provinces × "
+        f"{len(data.indicators)} indicators, and the {len(data.indicators)} national values):</p>"
+        "<table><tr><th>Trạng thái (status)</th><th>Ô của các tỉnh (province cells)</th>"
+        f"<th>Toàn quốc (national)</th></tr>{rows}</table>"
     )
 
 

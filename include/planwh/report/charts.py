@@ -63,7 +63,8 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def status_heatmap(data: ReportData) -> bytes:
-    """Provinces (rows, the nation first) x indicators (columns), coloured by status, value in the cell."""
+    """Provinces (rows, the nation first) x indicators (columns), coloured by status, value in the
+    cell; under each national value, the provinces with data out of all."""
     provinces = data.provinces
     indicators = data.indicators
     index = {status: i for i, status in enumerate(STATUSES)}
@@ -79,8 +80,12 @@ def status_heatmap(data: ReportData) -> bytes:
             cell = data.cells.get((province.code, indicator.code))
             if cell is None or cell.value is None:
                 continue
-            axes.text(column, row, format_value(cell.value, indicator.unit), ha="center", va="center",
-                      fontsize=7, family=FONT,
+            text = format_value(cell.value, indicator.unit)
+            if cell.coverage and cell.coverage.provinces_total:
+                # a national value is read with what it stands on: provinces with data / all
+                text += f"\n{cell.coverage.provinces_reporting or 0}/{cell.coverage.provinces_total}"
+            axes.text(column, row, text, ha="center", va="center", fontsize=6.5 if "\n" in text else 7,
+                      family=FONT, linespacing=0.95,
                       color="white" if cell.status in DARK_STATUSES else "#222222")
     axes.set_xticks(range(len(indicators)))
     axes.set_xticklabels([textwrap.fill(i.label, 22) for i in indicators], rotation=40, ha="left", fontsize=8,
