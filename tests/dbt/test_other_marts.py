@@ -22,18 +22,15 @@ from __future__ import annotations
 import calendar
 import hashlib
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from planwh.dbt import run_dbt
-from planwh.ingest.schema import ensure_schema
-from planwh.settings import Settings, load_settings
+from planwh.settings import Settings
 
 MARTS = (
     "fct_submission_compliance",
@@ -47,20 +44,18 @@ MARTS = (
 # other marts that share a parent with these are left out (cautious indirect selection).
 SELECT = [f"+{name}" for name in MARTS] + ["+dim_province", "+dim_agency", "+dim_indicator", "--indirect-selection", "cautious"]
 
-PUBLISHED_TABLES = (
-    "agency_register", "agency_submissions", "portal_statistics", "training_courses", "training_attendance",
-)
-
 AGENCIES = {
-    # code: (name, province code as registered, kind, reporting, valid_from, valid_to)
-    "QN-STTTT": ("Sở Thông tin và Truyền thông Quảng Nam", "49", "department", "annual", "2023-01-01", "2025-06-30"),
-    # open-ended, but district committees were abolished on 2025-06-30
-    "QN-HDX": ("UBND huyện Duy Xuyên", "49", "district_committee", "annual", "2023-01-01", None),
-    "DN-STTTT": ("Sở Thông tin và Truyền thông Đà Nẵng", "48", "department", "annual", "2023-01-01", None),
-    "DN-MTTQ": ("Ủy ban MTTQ Việt Nam thành phố Đà Nẵng", "48", "sociopolitical_org", "annual", "2024-03-01", None),
-    "DN-PHC": ("UBND phường Hải Châu", "48", "commune_committee", "annual", "2025-07-01", None),
-    "HN-STTTT": ("Sở Thông tin và Truyền thông Hà Nội", "01", "department", "quarterly", "2023-01-01", None),
-    "HN-BAO": ("Báo Hà Nội mới", "01", "press_agency", "none", "2023-01-01", None),
+    # code: (name, province code as registered, kind, reporting, valid_from, valid_to, successor)
+    "QN-STTTT": ("Sở Thông tin và Truyền thông Quảng Nam", "49", "department", "annual", "2023-01-01", "2025-06-30",
+                 None),
+    # open-ended, but district committees were abolished on 2025-06-30; the ward takes over
+    "QN-HDX": ("UBND huyện Duy Xuyên", "49", "district_committee", "annual", "2023-01-01", None, "DN-PHC"),
+    "DN-STTTT": ("Sở Thông tin và Truyền thông Đà Nẵng", "48", "department", "annual", "2023-01-01", None, None),
+    "DN-MTTQ": ("Ủy ban MTTQ Việt Nam thành phố Đà Nẵng", "48", "sociopolitical_org", "annual", "2024-03-01", None,
+                None),
+    "DN-PHC": ("UBND phường Hải Châu", "48", "commune_committee", "annual", "2025-07-01", None, None),
+    "HN-STTTT": ("Sở Thông tin và Truyền thông Hà Nội", "01", "department", "quarterly", "2023-01-01", None, None),
+    "HN-BAO": ("Báo Hà Nội mới", "01", "press_agency", "none", "2023-01-01", None, None),
 }
 
 
@@ -114,7 +109,7 @@ class Loader:
         file_id = self.ledger("agencies", name, received, len(codes), province_code=province)
         for number, code in enumerate(codes, start=2):
             self.conn.execute(
-                "insert into published.agency_register values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "insert into published.agency_register values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (file_id, number, code, *AGENCIES[code]),
             )
 
@@ -292,35 +287,16 @@ def load_dataset(conn: psycopg.Connection) -> Loader:
 
 
 @pytest.fixture(scope="module")
-def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Loader, float]]:
+def built(warehouse_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Loader, float]]:
     """A warehouse with the dataset after ``dbt seed`` and one ``dbt build`` of the marts and their parents."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = server_url.rsplit("/", 1)[0] + f"/{name}"
-    base: Path = tmp_path_factory.mktemp("other-marts")
-    settings = load_settings({
-        "PLANWH_WAREHOUSE_URL": url,
-        "PLANWH_STATE_DIR": str(base / "state"),
-        "PLANWH_LANDING_DIR": str(base / "landing"),
-        "PLANWH_DOTENV": str(base / "no.env"),
-        "PLANWH_PSEUDONYM_KEY": "test-key-not-secret",
-    })
-    try:
-        with psycopg.connect(url) as conn:
-            ensure_schema(conn)
-            conn.execute("create schema if not exists published")
-            for table in PUBLISHED_TABLES:
-                conn.execute(f"create table if not exists published.{table} (like raw.{table} including all)")
+    with warehouse_database(tmp_path_factory.mktemp("other-marts")) as settings:
+        with psycopg.connect(settings.warehouse_url) as conn:
             loader = load_dataset(conn)
             conn.commit()
         started = time.monotonic()
         run_dbt(["seed"], settings)
         run_dbt(["build", "--select", *SELECT], settings)
         yield settings, loader, time.monotonic() - started
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture(scope="module")
@@ -517,31 +493,45 @@ def test_communication_products_by_language_and_channel(db) -> None:
 
 def test_task_status_per_lead_agency_and_year(db) -> None:
     def status(task: str, agency: str, year: int) -> tuple:
-        row = one(db, "select status_value, status_label, reported_period, is_lead_by_kind "
+        row = one(db, "select status_value, status_label, reported_period, duty_role "
                       "from marts.fct_task_status where task_code = %s and agency_code = %s and year = %s",
                   task, agency, year)
         return tuple(row.values())
 
     # the correction (completed) replaces the first version (in progress)
-    assert status("1.2", "QN-STTTT", 2024) == (2, "completed", "2024", True)
+    assert status("1.2", "QN-STTTT", 2024) == (2, "completed", "2024", "lead")
     # a quarterly reporter's latest quarter of the year carrying the task: 2024-Q2, then 2025-Q3
-    assert status("2.1", "HN-STTTT", 2024) == (1, "in progress", "2024-Q2", True)
-    assert status("2.1", "HN-STTTT", 2025) == (2, "completed", "2025-Q3", True)
-    assert status("3.3", "QN-HDX", 2023) == (0, "not started", "2023", True)
-    assert status("3.3", "DN-PHC", 2025) == (1, "in progress", "2025", True)
-    # a department reporting a press-agency task is shown, as not a lead by its kind
-    assert status("3.1", "HN-STTTT", 2024) == (1, "in progress", "2024", False)
-    # a lead by kind that sent nothing
-    assert status("2.1", "DN-STTTT", 2024) == (None, "not reported", None, True)
+    assert status("2.1", "HN-STTTT", 2024) == (1, "in progress", "2024-Q2", "lead")
+    assert status("2.1", "HN-STTTT", 2025) == (2, "completed", "2025-Q3", "lead")
+    assert status("3.3", "QN-HDX", 2023) == (0, "not started", "2023", "lead")
+    # the ward leads 3.3 ("UBND các huyện, thị xã, thành phố") as the district committee's successor
+    assert status("3.3", "DN-PHC", 2025) == (1, "in progress", "2025", "lead")
+    assert one(db, "select inherited_from_agency_codes, duty_units from marts.fct_task_status "
+                   "where task_code = '3.3' and agency_code = 'DN-PHC' and year = 2025") == {
+        "inherited_from_agency_codes": "QN-HDX", "duty_units": "UBND các huyện, thị xã, thành phố",
+    }
+    # a department reporting a task of the press agencies holds no duty in it
+    assert status("3.1", "HN-STTTT", 2024) == (1, "in progress", "2024", "none")
+    # a lead that sent nothing owes it; a partner that sent nothing does not
+    assert status("2.1", "DN-STTTT", 2024) == (None, "not reported", None, "lead")
+    assert status("1.2", "QN-HDX", 2024) == (None, "not owed", None, "partner")
+    # the newspaper leads 3.1 but the register says it reports nothing
+    assert status("3.1", "HN-BAO", 2024) == (None, "not owed", None, "lead")
+    # 1.2 is owed by the Sở Thông tin và Truyền thông of each province, nobody else
+    assert [r[0] for r in rows(db, "select agency_code from marts.fct_task_status "
+                                   "where task_code = '1.2' and year = 2024 and is_status_owed order by 1")] == [
+        "DN-STTTT", "HN-STTTT", "QN-STTTT",
+    ]
     # UPR recommendations are not plan tasks
     assert db.execute("select count(*) from marts.fct_task_status where task_code like 'UPR%%'").fetchone()[0] == 0
-    # rows: agencies expected to report x the tasks their kind leads (department 15 tasks, district and
-    # commune committees 3, socio-political organisations 2): 2023 QN-STTTT, QN-HDX, DN-STTTT, HN-STTTT =
-    # 15 + 3 + 15 + 15; 2024 + DN-MTTQ = 50; 2025 DN-STTTT, DN-MTTQ, DN-PHC, HN-STTTT = 15 + 2 + 3 + 15;
-    # plus HN-STTTT's 3.1. The newspaper reports nothing (`none`); seven statuses were reported.
-    counts = rows(db, "select year, count(*), count(*) filter (where status_label <> 'not reported') "
+    # rows: each agency in the register on 31 December x the tasks it leads or partners, as the annex
+    # names them (a Sở TT&TT 12 + 6, a district committee 3 + 11, the newspaper 4 + 5, the Front
+    # 2): 2023 QN-STTTT, DN-STTTT, HN-STTTT 3 x 18, QN-HDX 14, HN-BAO 9 = 77; 2024 + DN-MTTQ 2 and
+    # HN-STTTT's 3.1 = 80; 2025 QN-STTTT ended without a successor, the ward holds the district
+    # committee's duties: DN-STTTT, HN-STTTT 2 x 18, DN-PHC 14, HN-BAO 9, DN-MTTQ 2 = 61.
+    counts = rows(db, "select year, count(*), count(*) filter (where status_value is not null) "
                       "from marts.fct_task_status group by year order by year")
-    assert counts == [(2023, 48, 1), (2024, 51, 4), (2025, 35, 2)]
+    assert counts == [(2023, 77, 1), (2024, 80, 4), (2025, 61, 2)]
     assert one(db, "select province_code, legacy_province_code, agency_kind from marts.fct_task_status "
                    "where task_code = '3.3' and agency_code = 'QN-HDX' and year = 2023") == {
         "province_code": "48", "legacy_province_code": "49", "agency_kind": "district_committee",

@@ -217,13 +217,55 @@ def test_plan_tasks_follow_the_quang_nam_annex() -> None:
         assert task["group_code"] == code.split(".")[0]
         assert (task["start_year"], task["end_year"]) == ("2023", "2028")
         assert task["lead_units"], code
-        assert set(task["lead_agency_kinds"].split(";")) <= kinds, code
     assert tasks["2.1"]["reporting_frequency"] == "quarterly"
     assert {t["reporting_frequency"] for c, t in tasks.items() if c != "2.1"} == {"annual"}
     assert tasks["2.1"]["lead_units"] == "Sở Thông tin và Truyền thông;Công an tỉnh"
     assert tasks["5.1"]["title_vi"].endswith("cơ sở dữ liệu dùng chung cấp Quốc gia theo hướng dẫn của Bộ Thông tin và Truyền thông")
     assert tasks["4.1"]["lead_units"] == "Sở Ngoại vụ"
-    assert tasks["3.3"]["lead_agency_kinds"] == "district_committee;commune_committee"
+
+    # the duties seed holds each task's units as the annex lists them, leads then partners
+    duties: dict[tuple[str, str], list[str]] = {}
+    for row in sorted(read_seed("ref_plan_task_duties"), key=lambda r: int(r["unit_position"])):
+        duties.setdefault((row["task_code"], row["duty_role"]), []).append(row["unit_name"])
+    for code, task in tasks.items():
+        assert duties[(code, "lead")] == task["lead_units"].split(";"), code
+        assert duties.get((code, "partner"), []) == list(filter(None, task["partner_units"].split(";"))), code
+
+    # every unit resolves: a named unit to one kind and a name pattern, a collective to kinds
+    units = by_key(read_seed("ref_plan_units"), "unit_name")
+    assert {u for names in duties.values() for u in names} <= set(units)
+    for name, unit in units.items():
+        unit_kinds = set(filter(None, unit["agency_kinds"].split(";")))
+        assert unit_kinds <= kinds, name
+        assert bool(unit_kinds) == (unit["resolution"] in ("named", "collective")), name
+        assert bool(unit["name_pattern"]) == (unit["resolution"] == "named"), name
+    registered_names = {
+        "Sở Thông tin và Truyền thông": ("Sở Thông tin và Truyền thông tỉnh Quảng Nam", "Sở TT&TT Quảng Nam"),
+        "Công an tỉnh": ("Công an tỉnh Quảng Nam", "Công an thành phố Đà Nẵng"),
+        "Sở Ngoại vụ": ("Sở Ngoại vụ tỉnh Quảng Nam",),
+        "Sở Văn hóa, Thể thao và Du lịch": ("Sở Văn hóa, Thể thao và Du lịch tỉnh Quảng Nam",
+                                            "Sở Văn hoá, Thể thao và Du lịch thành phố Đà Nẵng", "Sở VH-TT-DL"),
+        "Sở Giáo dục và Đào tạo": ("Sở Giáo dục và Đào tạo tỉnh Quảng Nam", "Sở GD&ĐT Quảng Nam"),
+    }
+    named = {name for name, unit in units.items() if unit["resolution"] == "named"}
+    assert named == set(registered_names)
+    others = ("Sở Khoa học và Công nghệ tỉnh Quảng Nam", "Sở Tư pháp tỉnh Quảng Nam", "Báo Quảng Nam")
+    for name, examples in registered_names.items():
+        pattern = re.compile(units[name]["name_pattern"], re.IGNORECASE)
+        assert all(pattern.search(example) for example in examples), name
+        assert not any(pattern.search(other) for other in others), name
+    assert units["các Sở, Ban, ngành"]["agency_kinds"] == "department"
+    assert units["UBND các huyện, thị xã, thành phố"]["agency_kinds"] == "district_committee"
+    assert units["các cơ quan, đơn vị liên quan"]["resolution"] == "unspecified"
+
+    # the Sở TT&TT's press and publishing duties moved to the Sở VH-TT-DL on 1 March 2025
+    assert [(t["from_unit"], t["duty_field"], t["to_unit"], t["effective_from"])
+            for t in read_seed("ref_duty_transfers")] == [
+        ("Sở Thông tin và Truyền thông", "press_publishing", "Sở Văn hóa, Thể thao và Du lịch", "2025-03-01"),
+    ]
+    assert {c for c, t in tasks.items() if t["duty_field"] == "press_publishing" and "Sở Thông tin" in t["lead_units"]} == {
+        "1.2", "1.4", "2.1", "2.2", "2.3", "2.4", "3.7", "6.1",
+    }
 
 
 def test_measures_are_the_source_contract_list() -> None:

@@ -164,23 +164,68 @@ def test_layout_and_every_province_and_year(default_sample) -> None:
 def test_merger_in_registers_and_reports(default_sample) -> None:
     root, manifest = default_sample
     files = {f.path: f for f in manifest.files}
-    update = read_table(root, files["agencies/danh-muc-don-vi_49_2025-07-01.xlsx"])
     first = read_table(root, files["agencies/danh-muc-don-vi_49_2023-01-05.xlsx"])
-    # THEN the update closes every Quảng Nam agency the day before the merger; the first version did not
-    assert {r["valid_to"] for _, r in update} == {"2025-06-30"}
+    march = read_table(root, files["agencies/danh-muc-don-vi_49_2025-03-01.xlsx"])
+    update = read_table(root, files["agencies/danh-muc-don-vi_49_2025-07-01.xlsx"])
+    # THEN the first version lists every agency open-ended, on the template without a successor column
     assert {r["valid_to"] for _, r in first} == {None}
+    assert all("successor_agency_code" not in r for _, r in first)
+    # the March version closes the Sở TT&TT on 28 February, naming the Sở KH&CN it was merged into,
+    # and the Sở VH-TT-DL, which took its press duties, reports quarterly from 1 March
+    assert [(r["valid_to"], r["successor_agency_code"]) for _, r in march if r["agency_code"] == "49-STTTT"] == [
+        ("2025-02-28", "49-SKHCN"),
+    ]
+    assert [(r["valid_from"], r["valid_to"], r["reporting"]) for _, r in march if r["agency_code"] == "49-SVHTTDL"] == [
+        ("2023-01-01", "2025-02-28", "annual"), ("2025-03-01", None, "quarterly"),
+    ]
+    assert {r["valid_to"] for _, r in march if r["agency_code"] not in ("49-STTTT", "49-SVHTTDL")} == {None}
+    # the July update closes every Quảng Nam agency the day before the merger, each naming its
+    # successor: the same role in Đà Nẵng, a commune committee for a district committee
+    last_rows = {r["agency_code"]: r for _, r in update}
+    assert {r["valid_to"] for code, r in last_rows.items() if code != "49-STTTT"} == {"2025-06-30"}
+    for code, row in last_rows.items():
+        if code == "49-STTTT":
+            assert row["successor_agency_code"] == "49-SKHCN"
+        elif row["agency_kind"] == "district_committee":
+            assert re.fullmatch(r"48-X\d{3}", row["successor_agency_code"]), code
+        else:
+            assert row["successor_agency_code"] == "48-" + code.split("-", 1)[1], code
     surviving = read_table(root, files["agencies/danh-muc-don-vi_48_2025-07-01.xlsx"])
     communes = [r for _, r in surviving if r["agency_kind"] == "commune_committee"]
     districts = [r for _, r in surviving if r["agency_kind"] == "district_committee"]
     assert communes and all(r["valid_from"] == "2025-07-01" for r in communes)
     assert districts and all(r["valid_to"] == "2025-06-30" for r in districts)
-    # Quảng Nam's focal point reports the first half of 2025, Đà Nẵng's the rest and the year
+    assert {r["successor_agency_code"] for r in districts} <= {r["agency_code"] for r in communes}
+    # Quảng Nam's Sở TT&TT reports until 2024, then its press successor, the Sở VH-TT-DL, the
+    # quarterly press briefings of the first half of 2025; Đà Nẵng's the rest and the year
     periods = {(f.agency_code, f.period) for f in manifest.files if f.source == "submissions"}
-    assert {("49-STTTT", "2025-Q1"), ("49-STTTT", "2025-Q2"), ("48-STTTT", "2025-Q3"), ("48-STTTT", "2025")} <= periods
-    assert ("49-STTTT", "2025") not in periods and ("49-STTTT", "2025-Q3") not in periods
+    assert {("49-STTTT", "2024-Q4"), ("49-SVHTTDL", "2025-Q1"), ("49-SVHTTDL", "2025-Q2"),
+            ("48-SVHTTDL", "2025-Q3"), ("48-SVHTTDL", "2025"), ("48-SKHCN", "2025")} <= periods
+    assert not {p for p in periods if p[0] in ("49-STTTT", "48-STTTT") and p[1].startswith("2025")}
+    assert ("49-SVHTTDL", "2025") not in periods and ("49-SVHTTDL", "2025-Q3") not in periods
     # and some agencies skip a year, so completeness is below 100 %
     assert len(manifest.missing_submissions) >= 2
     assert not {(m["agency_code"], m["period"]) for m in manifest.missing_submissions} & periods
+
+
+def test_task_statuses_come_from_the_agencies_that_lead_the_task(default_sample) -> None:
+    root, manifest = default_sample
+    statuses: dict[tuple[str, str], set[str]] = {}
+    for entry in manifest.files:
+        if entry.source == "submissions" and entry.expected == "loaded" and entry.period in ("2024", "2025"):
+            for _, row in read_table(root, entry):
+                if row["measure_code"] == "task_status" and not row["task_code"].startswith("UPR"):
+                    statuses.setdefault((row["task_code"], entry.period), set()).add(row["agency_code"])
+    missing = {m["agency_code"] for m in manifest.missing_submissions}
+    # THEN task 1.2 (lead: Sở Thông tin và Truyền thông) is reported by that department alone in
+    # 2024, and in 2025, once it merged away, by the Sở VH-TT-DL that took its press duties
+    assert {a for a in statuses[("1.2", "2024")] if a.startswith(("49-", "48-"))} == {"49-STTTT", "48-STTTT"} - missing
+    assert {a for a in statuses[("1.2", "2025")] if a.startswith("48-")} <= {"48-SVHTTDL"}
+    # 5.1 (digital data, lead: Sở TT&TT) goes with the department to the Sở KH&CN
+    assert {a for a in statuses[("5.1", "2025")] if a.startswith("48-")} <= {"48-SKHCN"}
+    # 4.1 (lead: Sở Ngoại vụ) only from the Sở Ngoại vụ; 3.3 (district committees) from the communes in 2025
+    assert all(a.endswith("-SNGV") for a in statuses[("4.1", "2024")])
+    assert statuses[("3.3", "2025")] and all(re.fullmatch(r"\d{2}-X\d{3}", a) for a in statuses[("3.3", "2025")])
 
 
 def test_planted_faults_follow_the_rate_and_cover_every_reason(default_sample) -> None:

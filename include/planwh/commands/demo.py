@@ -31,8 +31,11 @@ STATUS_MARK = {
     "on track": "o",
     "at risk": "!",
     "off track": "x",
+    "insufficient coverage": "?",
+    "partial year": "~",
     "not applicable": "-",
     "no data": ".",
+    "no register": "_",
 }
 
 
@@ -237,19 +240,20 @@ def _build_summary(settings: Settings) -> None:
 
 
 def indicator_table(settings: Settings) -> str:
-    """Status of every indicator by current province for the latest year with data."""
+    """Status of every indicator by current province for the latest year with data; under the
+    national row, its coverage (provinces with data out of the 34)."""
     with connect(warehouse_url(settings)) as conn:
         year = conn.execute(
-            "select max(year) from marts.fct_indicator_progress where status <> 'no data'"
+            "select max(year) from marts.fct_indicator_progress where value is not null"
         ).fetchone()[0]
         if year is None:
             return "no indicator has data yet"
-        indicators = [
-            r[0] for r in conn.execute("select indicator_code from marts.dim_indicator order by indicator_code")
-        ]
+        indicators = conn.execute(
+            "select indicator_code, short_name_vi from marts.dim_indicator order by indicator_code"
+        ).fetchall()
         rows = conn.execute(
             """
-            select province_code, province_name, indicator_code, value, status
+            select province_code, province_name, indicator_code, value, status, provinces_reporting, provinces_total
             from marts.fct_indicator_progress
             where year = %s
             order by province_code = '00' desc, province_code, indicator_code
@@ -257,22 +261,28 @@ def indicator_table(settings: Settings) -> str:
             (year,),
         ).fetchall()
     grid: dict[tuple[str, str], dict[str, tuple]] = {}
-    for code, name, indicator, value, status in rows:
+    coverage: dict[str, str] = {}
+    for code, name, indicator, value, status, reporting, total in rows:
         grid.setdefault((code, name), {})[indicator] = (value, status)
-    short = {code: f"I{i + 1}" for i, code in enumerate(indicators)}
-    header = ["code", "province"] + [short[c] for c in indicators]
+        if code == "00" and total:
+            coverage[indicator] = f"{reporting}/{total}"
+    codes = [code for code, _ in indicators]
+    short = {code: f"I{i + 1}" for i, code in enumerate(codes)}
+    header = ["code", "province"] + [short[c] for c in codes]
     body = []
     for (code, name), cells in grid.items():
         line = [code, name]
-        for indicator in indicators:
+        for indicator in codes:
             value, status = cells.get(indicator, (None, "no data"))
             mark = STATUS_MARK.get(status, "?")
-            line.append("." if value is None else f"{float(value):.0f}{mark}")
+            line.append(mark if value is None else f"{float(value):.0f}{mark}")
         body.append(line)
-    legend = "  ".join(f"{short[c]}={c}" for c in indicators)
+        if code == "00":
+            body.append(["", "độ phủ (coverage)"] + [coverage.get(c, "") for c in codes])
+    legend = "\n".join(f"  {short[c]} = {name} ({c})" for c, name in indicators)
     marks = "  ".join(f"{v}={k}" for k, v in STATUS_MARK.items())
     return (
-        f"year {year}; value then status mark ({marks})\n"
-        + format_table(header, body, align="ll" + "r" * len(indicators))
+        f"year {year}; value then status mark ({marks}); national coverage = provinces with data / all\n"
+        + format_table(header, body, align="ll" + "r" * len(codes))
         + f"\n{legend}"
     )

@@ -98,6 +98,16 @@ AGENCIES = Contract(
             nullable=True,
             aliases=("Hiệu lực đến ngày", "Đến ngày", "Ngày hết hiệu lực"),
         ),
+        # The agency that takes over the duties of an agency that ended (merged or dissolved):
+        # the duties of the annex's tasks pass to it (dbt: int_task_duties).
+        Column(
+            "successor_agency_code",
+            "Đơn vị kế thừa",
+            "code",
+            required=False,
+            nullable=True,
+            aliases=("Mã đơn vị kế thừa", "Đơn vị tiếp nhận", "Mã đơn vị tiếp nhận", "Kế thừa"),
+        ),
     ),
 )
 

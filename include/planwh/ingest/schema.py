@@ -42,6 +42,7 @@ SCHEMA_VERSION = "planwh ingestion schema 3"
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
     "raw.agency_register": (
         "agency_code", "agency_name", "province_code", "agency_kind", "reporting", "valid_from", "valid_to",
+        "successor_agency_code",
     ),
     "raw.agency_submissions": (
         "province_code", "agency_code", "agency_name", "period", "period_kind", "period_start",
@@ -135,8 +136,11 @@ create table if not exists raw.agency_register (
     reporting text not null,
     valid_from date not null,
     valid_to date,
+    successor_agency_code text,
     primary key (file_id, row_number)
 );
+-- schema 3: the successor column ("Đơn vị kế thừa") of registers loaded before it existed
+alter table raw.agency_register add column if not exists successor_agency_code text;
 
 create table if not exists raw.agency_submissions (
     file_id bigint not null references landing.files (file_id),

@@ -550,7 +550,7 @@ class RowValidator:
                                 "thời gian hiệu lực của đơn vị")
         return (
             _upper(t.get("agency_code")), t.get("agency_name"), t.get("province_code"), kind, mode,
-            t.get("valid_from"), t.get("valid_to"),
+            t.get("valid_from"), t.get("valid_to"), _upper(t.get("successor_agency_code")),
         )
 
     def _lookup(self, row: _Row, name: str, table: dict[str, str], reason: str, what: tuple[str, str],

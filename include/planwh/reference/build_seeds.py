@@ -36,18 +36,23 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "ref_provinces_current": PROVINCE_COLUMNS,
     "ref_province_mapping": ("legacy_province_code", "current_province_code", "effective_date"),
     "ref_indicators": (
-        "indicator_code", "name_vi", "name_en", "unit", "numerator_measure", "denominator_measure",
+        "indicator_code", "name_vi", "short_name_vi", "name_en", "unit", "numerator_measure", "denominator_measure",
         "measure_rule", "is_cumulative", "direction", "target_operator", "target_value",
-        "target_value_high", "target_scope_default", "baseline_year", "target_year", "source_reference",
+        "target_value_high", "target_scope_default", "national_rule", "baseline_year", "target_year",
+        "source_reference",
     ),
+    "ref_national_rules": ("national_rule", "label_vi", "label_en", "description", "min_coverage_percent"),
     "ref_indicator_targets": (
         "indicator_code", "scope", "province_code", "target_year", "target_operator", "target_value",
         "target_value_high", "source_document", "note",
     ),
     "ref_plan_tasks": (
         "task_code", "group_code", "group_name_vi", "group_name_en", "title_vi", "title_en", "lead_units",
-        "partner_units", "lead_agency_kinds", "start_year", "end_year", "reporting_frequency",
+        "partner_units", "duty_field", "start_year", "end_year", "reporting_frequency",
     ),
+    "ref_plan_units": ("unit_name", "resolution", "agency_kinds", "name_pattern", "note"),
+    "ref_plan_task_duties": ("task_code", "duty_role", "unit_position", "unit_name"),
+    "ref_duty_transfers": ("from_unit", "duty_field", "to_unit", "effective_from", "note"),
     "ref_measures": (
         "measure_code", "name_vi", "name_en", "value_kind", "min_value", "max_value", "requires_task_code",
         "is_headcount",
@@ -126,7 +131,7 @@ def _target_rows() -> list[dict]:
 
 def _task_rows() -> list[dict]:
     rows = []
-    for code, title_vi, title_en, leads, partners, kinds, frequency in cat.TASKS:
+    for code, title_vi, title_en, leads, partners, duty_field, frequency in cat.TASKS:
         group = code.split(".")[0]
         group_vi, group_en = cat.TASK_GROUPS[group]
         rows.append({
@@ -138,11 +143,23 @@ def _task_rows() -> list[dict]:
             "title_en": title_en,
             "lead_units": leads,
             "partner_units": partners,
-            "lead_agency_kinds": kinds,
+            "duty_field": duty_field,
             "start_year": cat.BASELINE_YEAR,
             "end_year": cat.TARGET_YEAR,
             "reporting_frequency": frequency,
         })
+    return rows
+
+
+def _duty_rows() -> list[dict]:
+    """One row per unit the annex names for a task, leads first, in the annex's order."""
+    rows = []
+    for code, _, _, leads, partners, _, _ in cat.TASKS:
+        for role, units in (("lead", leads), ("partner", partners)):
+            rows.extend(
+                {"task_code": code, "duty_role": role, "unit_position": position, "unit_name": unit}
+                for position, unit in enumerate(units, start=1)
+            )
     return rows
 
 
@@ -169,7 +186,11 @@ def build_rows() -> dict[str, list[dict]]:
         ],
         "ref_indicators": _indicator_rows(),
         "ref_indicator_targets": _target_rows(),
+        "ref_national_rules": [dict(row) for row in cat.NATIONAL_RULES],
         "ref_plan_tasks": _task_rows(),
+        "ref_plan_units": [dict(row) for row in cat.PLAN_UNITS],
+        "ref_plan_task_duties": _duty_rows(),
+        "ref_duty_transfers": [dict(row) for row in cat.DUTY_TRANSFERS],
         "ref_measures": _measure_rows(),
         "ref_trainee_categories": [dict(row) for row in cat.TRAINEE_CATEGORIES],
         "ref_languages": [

@@ -229,12 +229,15 @@ TRAINEE_CATEGORIES: list[dict] = [
 _TRAINING_RULE = (
     "Distinct persons of category {category} (counted once by their pseudonymised identity) who "
     "completed a course since 1 January 2023, divided by the headcount {headcount} that the agencies "
-    "report for the same scope and year (latest submission); cumulative over 2023-2028."
+    "report for the same scope and year (latest submission); cumulative over 2023-2028. A province-year "
+    "has data only when that headcount was reported and a roster listing the category in the province has "
+    "arrived for a course of that year or an earlier one: rosters that never arrived are no data, not 0 %."
 )
 
 INDICATORS: list[dict] = [
     {
         "indicator_code": "spokesperson_mechanism",
+        "short_name_vi": "Cơ chế phát ngôn",
         "name_vi": "Cơ quan hành chính nhà nước thực hiện cơ chế phát ngôn và cung cấp thông tin định kỳ "
         "cho báo chí về công tác quyền con người",
         "name_en": "State administrative agencies running a spokesperson mechanism and briefing the press "
@@ -249,9 +252,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 100, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "trained_hr_officials",
+        "short_name_vi": "Tập huấn cán bộ quyền con người",
         "name_vi": "Cán bộ làm công tác quyền con người được cập nhật thông tin, tập huấn kiến thức, "
         "kỹ năng truyền thông về quyền con người",
         "name_en": "Officials working on human rights updated and trained in human-rights communication",
@@ -263,9 +268,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 100, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "trained_info_officials",
+        "short_name_vi": "Tập huấn cán bộ thông tin, truyền thông",
         "name_vi": "Cán bộ làm công tác quản lý thông tin, truyền thông được cập nhật thông tin, tập huấn "
         "kiến thức, kỹ năng truyền thông về quyền con người",
         "name_en": "Officials managing information and communications updated and trained in human-rights "
@@ -278,9 +285,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 100, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "trained_press_foreign_info",
+        "short_name_vi": "Tập huấn thông tin đối ngoại báo chí",
         "name_vi": "Nhân sự tham gia công tác thông tin đối ngoại của các cơ quan báo chí được cập nhật "
         "thông tin, tập huấn kiến thức, kỹ năng truyền thông về quyền con người",
         "name_en": "Press-agency staff in foreign-information work updated and trained in human-rights "
@@ -295,9 +304,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 100, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "trained_key_sociopolitical",
+        "short_name_vi": "Tập huấn cán bộ chủ chốt CT-XH",
         "name_vi": "Cán bộ chủ chốt của các tổ chức chính trị - xã hội ở cấp trung ương và cấp tỉnh được "
         "cập nhật thông tin, tập huấn kiến thức, kỹ năng truyền thông về quyền con người",
         "name_en": "Key officials of socio-political organisations (central and provincial level) updated "
@@ -312,9 +323,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 70, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "photo_exhibitions",
+        "short_name_vi": "Triển lãm ảnh",
         "name_vi": "Triển lãm ảnh, tài liệu lưu trữ về quyền con người ở Việt Nam được tổ chức tại các tỉnh, "
         "thành phố",
         "name_en": "Provinces that have held a photo and archive exhibition on human rights",
@@ -329,9 +342,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 100, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "share_of_all_provinces",
     },
     {
         "indicator_code": "books_published",
+        "short_name_vi": "Đầu sách",
         "name_vi": "Đầu sách về quyền con người được biên soạn, xuất bản và tái bản",
         "name_en": "Book titles on human rights compiled, published or re-published",
         "unit": "count",
@@ -343,9 +358,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 1000, "target_value_high": None,
         "target_scope_default": "national",
+        "national_rule": "sum_of_provinces",
     },
     {
         "indicator_code": "minority_foreign_digital_share",
+        "short_name_vi": "Sản phẩm tiếng dân tộc, nước ngoài, số",
         "name_vi": "Tỉ trọng sản phẩm truyền thông bằng tiếng dân tộc, tiếng nước ngoài và sản phẩm truyền "
         "thông trên nền tảng số trong tổng số sản phẩm truyền thông về quyền con người",
         "name_en": "Share of human-rights communication products in ethnic-minority or foreign languages or "
@@ -360,9 +377,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": "between", "target_value": 15, "target_value_high": 20,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "digitised_shared_share",
+        "short_name_vi": "Số hóa, chia sẻ dữ liệu",
         "name_vi": "Nguồn dữ liệu và sản phẩm truyền thông của Đề án được số hóa, kết nối, sử dụng chung và "
         "phổ biến trên không gian mạng",
         "name_en": "Data sources and communication products of the scheme digitised, connected and shared "
@@ -376,9 +395,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 100, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "misinformation_share",
+        "short_name_vi": "Tỉ lệ tin sai lệch",
         "name_vi": "Tỉ lệ thông tin sai lệch, tin giả, tin xấu độc xâm hại quyền con người trên không gian "
         "mạng trong tổng số thông tin về quyền con người ở Việt Nam",
         "name_en": "False, distorted or toxic information on human rights as a share of all human-rights "
@@ -392,9 +413,11 @@ INDICATORS: list[dict] = [
         "direction": "decrease",
         "target_operator": "<", "target_value": 10, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "fake_news_handled",
+        "short_name_vi": "Xử lý tin giả",
         "name_vi": "Tin giả, tin xấu độc xâm hại quyền con người trên không gian mạng được phát hiện, xử lý",
         "name_en": "Fake and toxic news infringing human rights online detected and handled",
         "unit": "percent",
@@ -405,9 +428,11 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 90, "target_value_high": None,
         "target_scope_default": "province",
+        "national_rule": "ratio_of_sums",
     },
     {
         "indicator_code": "upr_recommendations",
+        "short_name_vi": "Khuyến nghị UPR",
         "name_vi": "Hoàn thành thực hiện khuyến nghị số 63, 67, 86 theo cơ chế Rà soát định kỳ phổ quát "
         "(UPR) chu kỳ III",
         "name_en": "UPR cycle III recommendations no. 63, 67 and 86 (accepted by Viet Nam) implemented",
@@ -424,10 +449,59 @@ INDICATORS: list[dict] = [
         "direction": "increase",
         "target_operator": ">=", "target_value": 2, "target_value_high": None,
         "target_scope_default": "national",
+        "national_rule": "lowest_reported_status",
     },
 ]
 
 INDICATOR_SOURCE_REFERENCE = f"{DECISION_1079}, mục tiêu cụ thể đến năm 2028"
+
+# --------------------------------------------------------------------------------------------
+# National aggregation rules (ref_indicators.national_rule): how an indicator's national value
+# is made from the provinces' figures. Whatever the rule, the national row carries its coverage,
+# the current provinces with data for the indicator and year out of the 34 (a province with no
+# register counts as not covered), and gets a status only when that share reaches
+# min_coverage_percent; below it the status is `insufficient coverage`.
+# --------------------------------------------------------------------------------------------
+NATIONAL_COVERAGE_PERCENT = 80
+
+NATIONAL_RULES: list[dict] = [
+    {
+        "national_rule": "ratio_of_sums",
+        "label_vi": "Tỉ lệ giữa tổng tử số và tổng mẫu số của các tỉnh có số liệu",
+        "label_en": "Ratio of sums over the reporting provinces",
+        "description": "The numerators and the denominators of the current provinces that have data for "
+        "the indicator and year are summed; the national value is 100 x the sum of numerators / the sum of "
+        "denominators, never an average of the provinces' percents. A province without data adds to "
+        "neither sum.",
+        "min_coverage_percent": NATIONAL_COVERAGE_PERCENT,
+    },
+    {
+        "national_rule": "share_of_all_provinces",
+        "label_vi": "Số tỉnh đạt trên tổng số 34 tỉnh, thành phố",
+        "label_en": "Count over all 34 provinces",
+        "description": "The current provinces that have met the indicator since 2023 (held at least one "
+        "exhibition), out of all 34 current provinces: a province that never reported counts as not having "
+        "met it.",
+        "min_coverage_percent": NATIONAL_COVERAGE_PERCENT,
+    },
+    {
+        "national_rule": "sum_of_provinces",
+        "label_vi": "Tổng cộng dồn của các tỉnh",
+        "label_en": "Running total over the provinces",
+        "description": "Everything every province reported since 2023, summed: a national total, compared "
+        "with the national target; a province's figure is its contribution.",
+        "min_coverage_percent": NATIONAL_COVERAGE_PERCENT,
+    },
+    {
+        "national_rule": "lowest_reported_status",
+        "label_vi": "Trạng thái thấp nhất của các khuyến nghị",
+        "label_en": "Lowest status of the recommendations",
+        "description": "Each recommendation keeps its latest status reported by any agency (the highest "
+        "when several report it for the same year; never reported counts as not started); the national "
+        "value is the lowest status of the recommendations. A national indicator: provinces only report.",
+        "min_coverage_percent": NATIONAL_COVERAGE_PERCENT,
+    },
+]
 
 # --------------------------------------------------------------------------------------------
 # Targets: (indicator_code, operator, value, value_high, verbatim Vietnamese wording).
@@ -559,7 +633,7 @@ TASK_GROUPS: dict[str, tuple[str, str]] = {
           "Organising and entering human-rights communication awards"),
 }
 
-# task_code, title_vi, title_en, lead_units, partner_units, lead_agency_kinds, reporting_frequency
+# task_code, title_vi, title_en, lead_units, partner_units, duty_field, reporting_frequency
 TASKS: list[tuple] = [
     ("1.1",
      "Tổ chức quán triệt, phổ biến nội dung Quyết định 1079/QĐ-TTg ngày 14/9/2022 của Thủ tướng Chính phủ tới "
@@ -569,7 +643,7 @@ TASKS: list[tuple] = [
      "foreign-information work",
      ["Ủy ban MTTQ Việt Nam và tổ chức chính trị - xã hội cấp tỉnh", CAC_SO, UBND_HUYEN, BAO_CHI_TINH],
      [],
-     ["sociopolitical_org", "department", "district_committee", "commune_committee", "press_agency"],
+     "general",
      "annual"),
     ("1.2",
      "Tổ chức theo dõi, tổng hợp thông tin, dư luận báo chí với các thông tin sai lệch về tình hình bảo đảm "
@@ -577,7 +651,7 @@ TASKS: list[tuple] = [
      "Monitor and compile press and public opinion for distorted information on human rights in the province",
      [SO_TTTT],
      ["Công an tỉnh", CAC_SO, UBND_HUYEN, BAO_CHI_TINH, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("1.3",
      "Cập nhật thông tin về kết quả triển khai thực hiện quyền con người trên hệ thống Cổng/trang thông tin "
@@ -586,7 +660,7 @@ TASKS: list[tuple] = [
      "localities",
      [CAC_SO, UBND_HUYEN, LIEN_QUAN],
      [SO_TTTT, LIEN_QUAN],
-     ["department", "district_committee", "commune_committee", "other"],
+     "general",
      "annual"),
     ("1.4",
      "Khai thác hiệu quả cơ chế đặt hàng đối với các cơ quan báo chí sản xuất, phổ biến các xuất bản phẩm "
@@ -594,7 +668,7 @@ TASKS: list[tuple] = [
      "Commission press agencies to produce human-rights publications in Vietnamese and foreign languages",
      [SO_TTTT],
      [CAC_SO, UBND_HUYEN, BAO_CHI_TINH, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("2.1",
      "Triển khai cung cấp thông tin cho báo chí, tuyên truyền về quyền con người và thông tin đối ngoại theo "
@@ -603,7 +677,7 @@ TASKS: list[tuple] = [
      [SO_TTTT, "Công an tỉnh"],
      [CAC_SO, UBND_HUYEN, "các cơ quan, phóng viên các báo Trung ương thường trú, hoạt động trên địa bàn tỉnh",
       BAO_CHI_TINH, LIEN_QUAN],
-     ["department", "police"],
+     "press_publishing",
      "quarterly"),
     ("2.2",
      "Tổ chức đoàn phóng viên báo chí nước ngoài thường trú tại Việt Nam đi thực tế tại các địa phương tiêu "
@@ -614,21 +688,21 @@ TASKS: list[tuple] = [
      ["Sở Ngoại vụ", SO_TTTT],
      ["Bộ Ngoại giao", "Bộ Thông tin và Truyền thông", "Ban Tuyên giáo Tỉnh ủy", "Công an tỉnh", CAC_SO,
       UBND_HUYEN, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("2.3",
      "Tổ chức hội nghị, tập huấn, hội thảo chuyên đề, tọa đàm",
      "Hold conferences, training courses, seminars and round tables",
      [SO_TTTT],
      [CAC_SO, UBND_HUYEN, BAO_CHI_TINH, PV_TRUNG_UONG, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("2.4",
      "Phối hợp với Bộ Thông tin và Truyền thông trong công tác tổ chức các hội nghị tập huấn",
      "Co-organise training conferences with the Ministry of Information and Communications",
      [SO_TTTT],
      ["Công an tỉnh", CAC_SO, UBND_HUYEN, BAO_CHI_TINH, PV_TRUNG_UONG, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("3.1",
      "Đẩy mạnh xây dựng và khai thác các tài khoản, kênh thông tin trên mạng xã hội đa ngôn ngữ, đa kênh phục "
@@ -636,7 +710,7 @@ TASKS: list[tuple] = [
      "Build and run multilingual, multi-channel social-media accounts for human-rights communication",
      ["Các cơ quan báo chí của tỉnh"],
      ["cơ quan, đơn vị liên quan"],
-     ["press_agency"],
+     "press_publishing",
      "annual"),
     ("3.2",
      "Sản xuất, phổ biến các xuất bản phẩm truyền thông đa phương tiện bằng tiếng Việt và tiếng nước ngoài; "
@@ -646,7 +720,7 @@ TASKS: list[tuple] = [
      "accessible products that spread online",
      ["Các cơ quan báo chí của tỉnh"],
      ["cơ quan, đơn vị liên quan"],
-     ["press_agency"],
+     "press_publishing",
      "annual"),
     ("3.3",
      "Xây dựng các sản phẩm truyền thông về quyền con người phù hợp với tình hình thực tế của tỉnh Quảng Nam "
@@ -656,7 +730,7 @@ TASKS: list[tuple] = [
      "grassroots information channels",
      [UBND_HUYEN],
      [SO_TTTT, "Sở Văn hóa, Thể thao và Du lịch", LIEN_QUAN],
-     ["district_committee", "commune_committee"],
+     "press_publishing",
      "annual"),
     ("3.4",
      "Tổ chức tuyên truyền lưu động thông qua hình thức triển lãm tranh, ảnh tư liệu, tranh cổ động về quyền "
@@ -664,7 +738,7 @@ TASKS: list[tuple] = [
      "Run mobile campaigns with exhibitions of pictures, documentary photos and posters on human rights",
      ["Sở Văn hóa, Thể thao và Du lịch"],
      [CAC_SO, UBND_HUYEN, LIEN_QUAN],
-     ["department"],
+     "general",
      "annual"),
     ("3.5",
      "Tổ chức truyền thông, lồng ghép truyền thông về quyền con người trong chương trình giáo dục chính khóa, "
@@ -672,7 +746,7 @@ TASKS: list[tuple] = [
      "Integrate human-rights communication into curricular and extra-curricular education at every level",
      ["Sở Giáo dục và Đào tạo"],
      ["Hệ thống các trường học trên địa bàn tỉnh", "Sở, Ban, ngành", UBND_HUYEN, LIEN_QUAN],
-     ["department"],
+     "general",
      "annual"),
     ("3.6",
      "Tổ chức truyền thông, lồng ghép truyền thông về quyền con người trong các hoạt động, hội nghị, sinh hoạt "
@@ -680,7 +754,7 @@ TASKS: list[tuple] = [
      "Integrate human-rights communication into the activities and meetings of socio-political organisations",
      ["Các tổ chức chính trị - xã hội cấp tỉnh"],
      [CAC_SO, UBND_HUYEN, LIEN_QUAN],
-     ["sociopolitical_org"],
+     "general",
      "annual"),
     ("3.7",
      "Phối hợp, tổ chức triển lãm thành tựu đảm bảo quyền con người của Việt Nam ở trong và ngoài nước (nếu "
@@ -688,14 +762,14 @@ TASKS: list[tuple] = [
      "Co-organise exhibitions on Viet Nam's human-rights achievements at home and abroad (where held)",
      [SO_TTTT],
      ["Công an tỉnh", CAC_SO, UBND_HUYEN, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("4.1",
      "Hợp tác quốc tế, thông tin đối ngoại về quyền con người",
      "International cooperation and foreign information on human rights",
      ["Sở Ngoại vụ"],
      ["Các tổ chức, cơ quan, đơn vị, địa phương liên quan"],
-     ["department"],
+     "general",
      "annual"),
     ("5.1",
      "Phát triển dữ liệu, tích hợp, chia sẻ dữ liệu truyền thông về quyền con người vào cơ sở dữ liệu dùng "
@@ -703,7 +777,7 @@ TASKS: list[tuple] = [
      "Develop, integrate and share human-rights communication data into the national shared database",
      [SO_TTTT],
      ["Các tổ chức, cơ quan, đơn vị, địa phương liên quan"],
-     ["department"],
+     "general",
      "annual"),
     ("5.2",
      "Phối hợp với Bộ Thông tin và Truyền thông ứng dụng công nghệ số trong giám sát thông tin trên không gian "
@@ -714,7 +788,7 @@ TASKS: list[tuple] = [
      "human rights",
      [SO_TTTT],
      ["Các cơ quan, đơn vị, địa phương liên quan"],
-     ["department"],
+     "general",
      "annual"),
     ("5.3",
      "Triển khai các biện pháp nắm tình hình trên không gian mạng nhằm ngăn chặn, xử lý các đối tượng lợi "
@@ -723,7 +797,7 @@ TASKS: list[tuple] = [
      "public order",
      ["Công an tỉnh"],
      [SO_TTTT, "các cơ quan, đơn vị, địa phương liên quan"],
-     ["police"],
+     "general",
      "annual"),
     ("6.1",
      "Phối hợp tổ chức phát động các cuộc thi viết, tìm hiểu kiến thức pháp luật về quyền con người tại địa "
@@ -731,7 +805,7 @@ TASKS: list[tuple] = [
      "Co-organise local writing and legal-knowledge contests on human rights",
      [SO_TTTT],
      ["Các Sở, Ban, ngành", UBND_HUYEN, LIEN_QUAN],
-     ["department"],
+     "press_publishing",
      "annual"),
     ("6.2",
      "Lựa chọn các tác phẩm báo chí, xuất bản phẩm có chất lượng tham gia các hoạt động thi đua, khen thưởng "
@@ -740,9 +814,94 @@ TASKS: list[tuple] = [
      "Select quality press works and publications for national human-rights communication awards",
      ["Các cơ quan báo chí của tỉnh"],
      [SO_TTTT, LIEN_QUAN],
-     ["press_agency"],
+     "press_publishing",
      "annual"),
 ]
+
+# --------------------------------------------------------------------------------------------
+# How the units the annex names resolve to agencies of a province's register (ref_plan_units):
+#   named        one agency: its kind and a pattern its registered name matches (PostgreSQL and
+#                Python regular expression, case-insensitive, anchored at the start; the
+#                abbreviations and both spellings of "hóa"/"hoá" that registers use);
+#   collective   every agency of the kinds ("các Sở, Ban, ngành": the kind `department`, whose
+#                label in ref_agency_kinds is "Sở, ban, ngành cấp tỉnh");
+#   unspecified  "các cơ quan, đơn vị liên quan": no agency can be named, none is held to it;
+#   outside      bodies that are in no province's register: ministries, the party's
+#                propaganda board, central press, schools.
+# The police is not one of "các Sở, Ban, ngành": the annex names it beside them.
+# --------------------------------------------------------------------------------------------
+_VAN_HOA = "Văn h(óa|oá)"
+PLAN_UNITS: list[dict] = [
+    {"unit_name": "Ủy ban MTTQ Việt Nam và tổ chức chính trị - xã hội cấp tỉnh", "resolution": "collective",
+     "agency_kinds": ["sociopolitical_org"], "name_pattern": None,
+     "note": "The Fatherland Front and the provincial socio-political organisations."},
+    {"unit_name": "Các tổ chức chính trị - xã hội cấp tỉnh", "resolution": "collective",
+     "agency_kinds": ["sociopolitical_org"], "name_pattern": None,
+     "note": "The register's kind sociopolitical_org holds the Fatherland Front with them."},
+    {"unit_name": CAC_SO, "resolution": "collective", "agency_kinds": ["department"], "name_pattern": None,
+     "note": "Every provincial department or board."},
+    {"unit_name": "Các Sở, Ban, ngành", "resolution": "collective", "agency_kinds": ["department"],
+     "name_pattern": None, "note": "Every provincial department or board."},
+    {"unit_name": "Sở, Ban, ngành", "resolution": "collective", "agency_kinds": ["department"],
+     "name_pattern": None, "note": "Every provincial department or board."},
+    {"unit_name": UBND_HUYEN, "resolution": "collective", "agency_kinds": ["district_committee"],
+     "name_pattern": None,
+     "note": "Every district committee; from 1 July 2025 the commune committees that succeed them."},
+    {"unit_name": BAO_CHI_TINH, "resolution": "collective", "agency_kinds": ["press_agency"],
+     "name_pattern": None, "note": "Every press agency of the province."},
+    {"unit_name": "Các cơ quan báo chí của tỉnh", "resolution": "collective", "agency_kinds": ["press_agency"],
+     "name_pattern": None, "note": "Every press agency of the province."},
+    {"unit_name": SO_TTTT, "resolution": "named", "agency_kinds": ["department"],
+     "name_pattern": "^(Sở Thông tin và Truyền thông|Sở TT ?& ?TT|Sở TTTT)",
+     "note": "Merged into the Sở Khoa học và Công nghệ on 1 March 2025 (ref_duty_transfers)."},
+    {"unit_name": "Công an tỉnh", "resolution": "named", "agency_kinds": ["police"],
+     "name_pattern": "^Công an (tỉnh|thành phố)", "note": "The provincial police."},
+    {"unit_name": "Sở Ngoại vụ", "resolution": "named", "agency_kinds": ["department"],
+     "name_pattern": "^Sở Ngoại vụ", "note": None},
+    {"unit_name": "Sở Văn hóa, Thể thao và Du lịch", "resolution": "named", "agency_kinds": ["department"],
+     "name_pattern": f"^(Sở {_VAN_HOA}, Thể thao và Du lịch|Sở VH-?TT-?DL)", "note": None},
+    {"unit_name": "Sở Giáo dục và Đào tạo", "resolution": "named", "agency_kinds": ["department"],
+     "name_pattern": "^(Sở Giáo dục và Đào tạo|Sở GD ?& ?ĐT|Sở GDĐT)", "note": None},
+    {"unit_name": LIEN_QUAN, "resolution": "unspecified", "agency_kinds": [], "name_pattern": None,
+     "note": "Related agencies, not named."},
+    {"unit_name": "cơ quan, đơn vị liên quan", "resolution": "unspecified", "agency_kinds": [],
+     "name_pattern": None, "note": "Related agencies, not named."},
+    {"unit_name": "Các tổ chức, cơ quan, đơn vị, địa phương liên quan", "resolution": "unspecified",
+     "agency_kinds": [], "name_pattern": None, "note": "Related organisations and localities, not named."},
+    {"unit_name": "Các cơ quan, đơn vị, địa phương liên quan", "resolution": "unspecified", "agency_kinds": [],
+     "name_pattern": None, "note": "Related agencies and localities, not named."},
+    {"unit_name": "các cơ quan, đơn vị, địa phương liên quan", "resolution": "unspecified", "agency_kinds": [],
+     "name_pattern": None, "note": "Related agencies and localities, not named."},
+    {"unit_name": "các cơ quan, phóng viên các báo Trung ương thường trú, hoạt động trên địa bàn tỉnh",
+     "resolution": "outside", "agency_kinds": [], "name_pattern": None,
+     "note": "Central press offices in the province: in no provincial register."},
+    {"unit_name": PV_TRUNG_UONG, "resolution": "outside", "agency_kinds": [], "name_pattern": None,
+     "note": "Central press offices in the province: in no provincial register."},
+    {"unit_name": "Bộ Ngoại giao", "resolution": "outside", "agency_kinds": [], "name_pattern": None,
+     "note": "A ministry."},
+    {"unit_name": "Bộ Thông tin và Truyền thông", "resolution": "outside", "agency_kinds": [],
+     "name_pattern": None, "note": "A ministry."},
+    {"unit_name": "Ban Tuyên giáo Tỉnh ủy", "resolution": "outside", "agency_kinds": [], "name_pattern": None,
+     "note": "A body of the provincial party committee, not of the people's committee."},
+    {"unit_name": "Hệ thống các trường học trên địa bàn tỉnh", "resolution": "outside", "agency_kinds": [],
+     "name_pattern": None, "note": "Schools: in no register."},
+]
+
+# --------------------------------------------------------------------------------------------
+# Duties that moved apart from the general successor (ref_duty_transfers). From 1 March 2025
+# each provincial Sở Thông tin và Truyền thông was merged into the Sở Khoa học và Công nghệ
+# (the successor its register row names) but its press and publishing duties went to the Sở
+# Văn hóa, Thể thao và Du lịch of the same province: the tasks whose duty_field is
+# press_publishing pass there. The register cannot say this (one successor per row).
+# --------------------------------------------------------------------------------------------
+DUTY_TRANSFERS: list[dict] = [
+    {"from_unit": SO_TTTT, "duty_field": "press_publishing", "to_unit": "Sở Văn hóa, Thể thao và Du lịch",
+     "effective_from": "2025-03-01",
+     "note": "Sắp xếp cơ quan chuyên môn cấp tỉnh từ 01/3/2025: Sở Thông tin và Truyền thông hợp nhất vào "
+     "Sở Khoa học và Công nghệ; nhiệm vụ báo chí, xuất bản chuyển sang Sở Văn hóa, Thể thao và Du lịch."},
+]
+
+DUTY_FIELDS = ("press_publishing", "general")
 
 # --------------------------------------------------------------------------------------------
 # Languages of portal articles and communication products. ISO 639-1 where one exists, else

@@ -22,7 +22,7 @@ from pathlib import Path
 from planwh.db import connect, warehouse_url
 from planwh.dbt import dbt_paths, run_dbt
 from planwh.report import charts
-from planwh.report.data import ReportData, read_report_data
+from planwh.report.data import Coverage, Indicator, ReportData, read_report_data
 from planwh.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,18 @@ def _status_badge(status: str) -> str:
     return f'<span class="status" style="background:{colour};color:{text_colour}">{escape(label)}</span>'
 
 
+def _indicator_header(indicator: Indicator) -> str:
+    """A column header: the short Vietnamese name, the full name (and the code) on hover."""
+    hover = f"{indicator.name_vi} ({indicator.code})"
+    return f'<th title="{escape(hover)}">{escape(indicator.label)}</th>'
+
+
+def _coverage_text(coverage: Coverage | None) -> str:
+    """Beside a national value: what it stands on, ``độ phủ 5/34 tỉnh · 48/53 đơn vị``."""
+    label = coverage.label() if coverage else ""
+    return f"độ phủ (coverage) {label}" if label else ""
+
+
 def _link(target: Path | None, out: Path, label: str, missing: str) -> str:
     if target is None or not target.is_file():
         return f"<li>{escape(label)}: <em>{escape(missing)}</em></li>"
@@ -100,17 +112,21 @@ def _link(target: Path | None, out: Path, label: str, missing: str) -> str:
 
 def _summary(data: ReportData) -> str:
     counts = {status: 0 for status in charts.STATUSES}
-    for province in data.current_provinces:
+    national = {status: 0 for status in charts.STATUSES}
+    for province in data.provinces:
         for indicator in data.indicators:
             cell = data.cells.get((province.code, indicator.code))
-            counts[cell.status if cell else "no data"] += 1
+            (national if province.is_national else counts)[cell.status if cell else "no data"] += 1
     rows = "".join(
-        f"<tr><td>{_status_badge(status)}</td><td class=num>{count}</td></tr>" for status, count in counts.items()
+        f"<tr><td>{_status_badge(status)}</td><td class=num>{count}</td><td class=num>{national[status]}</td></tr>"
+        for status, count in counts.items()
     )
     return (
-        f"<p>{len(data.current_provinces)} tỉnh, thành phố × {len(data.indicators)} chỉ tiêu, năm {data.year} "
-        f"({len(data.current_provinces)} current provinces × {len(data.indicators)} indicators):</p>"
-        f"<table><tr><th>Trạng thái (status)</th><th>Ô (cells)</th></tr>{rows}</table>"
+        f"<p>{len(data.current_provinces)} tỉnh, thành phố × {len(data.indicators)} chỉ tiêu, năm {data.year}, và "
+        f"{len(data.indicators)} chỉ tiêu toàn quốc ({len(data.current_provinces)} current provinces × "
+        f"{len(data.indicators)} indicators, and the {len(data.indicators)} national values):</p>"
+        "<table><tr><th>Trạng thái (status)</th><th>Ô của các tỉnh (province cells)</th>"
+        f"<th>Toàn quốc (national)</th></tr>{rows}</table>"
     )
 
 
@@ -120,7 +136,7 @@ def _heatmap_section(data: ReportData) -> str:
         f"{len(data.current_provinces)} current provinces, columns the {len(data.indicators)} indicators, "
         "colour is the status and the number in a cell its value."
     )
-    header = "".join(f"<th>{escape(i.code)}</th>" for i in data.indicators)
+    header = "".join(_indicator_header(i) for i in data.indicators)
     body = []
     for province in data.provinces:
         cells = []
@@ -129,7 +145,9 @@ def _heatmap_section(data: ReportData) -> str:
             status = cell.status if cell else "no data"
             value = charts.format_value(cell.value if cell else None, indicator.unit)
             colour = charts.STATUS_COLOURS.get(status, "#eeeeee")
-            cells.append(f'<td class=num style="background:{colour}" title="{escape(status)}">{value or "·"}</td>')
+            coverage = cell.coverage.label() if cell and cell.coverage else ""
+            shown = f"{value}<br><small>{escape(coverage)}</small>" if value and coverage else value or "·"
+            cells.append(f'<td class=num style="background:{colour}" title="{escape(status)}">{shown}</td>')
         body.append(f"<tr><th>{escape(province.name)} ({province.code})</th>{''.join(cells)}</tr>")
     return (
         '<section id="heatmap"><h2>Trạng thái chỉ tiêu theo tỉnh, thành phố '
@@ -152,6 +170,7 @@ def _trajectory_section(data: ReportData) -> str:
         )
         latest_text = (
             f"{charts.format_value(latest.value, indicator.unit)} ({latest.year}) {_status_badge(latest.status)}"
+            f" {escape(_coverage_text(latest.coverage))}"
             if latest else _status_badge("no data")
         )
         figures.append(
@@ -164,7 +183,9 @@ def _trajectory_section(data: ReportData) -> str:
         '<section id="trajectories"><h2>Lộ trình toàn quốc đến 2028 (national trajectory to 2028)</h2>'
         "<p>Đường liền: giá trị toàn quốc theo năm; đường nét đứt: lộ trình thẳng từ năm gốc đến mục tiêu; "
         "đường chấm (hoặc dải): mục tiêu. Solid: national value by year; dashed: the straight line from the "
-        "baseline to the target; dotted (or band): the target.</p>"
+        "baseline to the target; dotted (or band): the target. Giá trị toàn quốc chỉ được đánh giá khi đủ số tỉnh "
+        "có số liệu (xem độ phủ); National values are judged only when enough provinces have data (see the "
+        "coverage).</p>"
         f'<div class="grid">{"".join(figures)}</div></section>'
     )
 
@@ -177,6 +198,9 @@ def _completeness_section(data: ReportData) -> str:
     rows = "".join(
         f"<tr><td>{escape(r.province.name)} ({r.province.code})</td><td class=num>{r.received}</td>"
         f"<td class=num>{r.expected}</td><td class=num>{'' if r.rate is None else f'{r.rate:.0f} %'}</td></tr>"
+        if r.has_register else
+        f"<tr><td>{escape(r.province.name)} ({r.province.code})</td>"
+        f"<td colspan=3>{_status_badge('no register')}</td></tr>"
         for r in data.completeness
     )
     return (
@@ -195,16 +219,26 @@ def _indicator_section(data: ReportData) -> str:
         indicator = trajectory.indicator
         latest = trajectory.latest()
         value = charts.format_value(latest.value, indicator.unit) if latest else ""
+        coverage = latest.coverage.label() if latest and latest.coverage else ""
         rows.append(
-            f"<tr><td>{escape(indicator.code)}</td><td>{escape(indicator.name_vi)}<br><i>{escape(indicator.name_en)}"
-            f"</i></td><td>{escape(indicator.target_label or '')}</td><td class=num>{value}</td>"
+            f"<tr><td>{escape(indicator.code)}</td><td title=\"{escape(indicator.name_vi)}\">"
+            f"{escape(indicator.label)}<br><i>{escape(indicator.name_en)}</i></td>"
+            f"<td>{escape(indicator.target_label or '')}</td><td class=num>{value}</td>"
             f"<td class=num>{latest.year if latest else ''}</td>"
-            f"<td>{_status_badge(latest.status if latest else 'no data')}</td></tr>"
+            f"<td class=num>{escape(coverage)}</td>"
+            f"<td>{_status_badge(latest.status if latest else 'no data')}</td>"
+            f"<td>{escape(indicator.national_rule_vi)}</td></tr>"
         )
     return (
         '<section id="indicators"><h2>Chỉ tiêu toàn quốc, số liệu mới nhất (national indicators, latest data)'
-        "</h2><table><tr><th>Mã (code)</th><th>Chỉ tiêu (indicator)</th><th>Mục tiêu 2028 (target)</th>"
-        f"<th>Giá trị (value)</th><th>Năm (year)</th><th>Trạng thái (status)</th></tr>{''.join(rows)}</table>"
+        "</h2><p>Độ phủ: số tỉnh có số liệu trên 34 tỉnh, thành phố (tỉnh chưa có danh mục đơn vị tính là chưa có) "
+        "và số đơn vị đã báo cáo trên số đơn vị phải báo cáo; dưới ngưỡng, trạng thái là “chưa đủ số liệu”. "
+        "Coverage: provinces with data out of the 34 (a province without an agency register counts as not "
+        "covered) and agencies that reported out of those expected; below the threshold the status is "
+        "“insufficient coverage”.</p>"
+        "<table><tr><th>Mã (code)</th><th>Chỉ tiêu (indicator)</th><th>Mục tiêu 2028 (target)</th>"
+        "<th>Giá trị (value)</th><th>Năm (year)</th><th>Độ phủ (coverage)</th><th>Trạng thái (status)</th>"
+        f"<th>Cách tổng hợp toàn quốc (national rule)</th></tr>{''.join(rows)}</table>"
         "</section>"
     )
 

@@ -15,22 +15,31 @@ from matplotlib.patches import Patch
 
 from planwh.report.data import Cell, Completeness, ReportData, Trajectory
 
-STATUSES = ("achieved", "on track", "at risk", "off track", "not applicable", "no data")
+STATUSES = (
+    "achieved", "on track", "at risk", "off track", "insufficient coverage", "partial year", "not applicable",
+    "no data", "no register",
+)
 STATUS_COLOURS = {
     "achieved": "#1a9850",
     "on track": "#91cf60",
     "at risk": "#fdd049",
     "off track": "#d73027",
+    "insufficient coverage": "#c5b3e6",
+    "partial year": "#a6cee3",
     "not applicable": "#b0bec5",
     "no data": "#eeeeee",
+    "no register": "#d7ccc8",
 }
 STATUS_LABELS_VI = {
     "achieved": "Đạt",
     "on track": "Đúng lộ trình",
     "at risk": "Có nguy cơ chậm",
     "off track": "Chậm lộ trình",
+    "insufficient coverage": "Chưa đủ số liệu",
+    "partial year": "Kỳ chưa trọn năm",
     "not applicable": "Không áp dụng",
-    "no data": "Chưa có số liệu",
+    "no data": "Không có số liệu",
+    "no register": "Chưa có danh mục đơn vị",
 }
 DARK_STATUSES = {"achieved", "off track"}
 UNIT_LABELS = {"percent": "%", "count": "đầu sách (titles)", "status": "trạng thái 0-2 (status)"}
@@ -54,7 +63,8 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def status_heatmap(data: ReportData) -> bytes:
-    """Provinces (rows, the nation first) x indicators (columns), coloured by status, value in the cell."""
+    """Provinces (rows, the nation first) x indicators (columns), coloured by status, value in the
+    cell; under each national value, the provinces with data out of all."""
     provinces = data.provinces
     indicators = data.indicators
     index = {status: i for i, status in enumerate(STATUSES)}
@@ -70,11 +80,16 @@ def status_heatmap(data: ReportData) -> bytes:
             cell = data.cells.get((province.code, indicator.code))
             if cell is None or cell.value is None:
                 continue
-            axes.text(column, row, format_value(cell.value, indicator.unit), ha="center", va="center",
-                      fontsize=7, family=FONT,
+            text = format_value(cell.value, indicator.unit)
+            if cell.coverage and cell.coverage.provinces_total:
+                # a national value is read with what it stands on: provinces with data / all
+                text += f"\n{cell.coverage.provinces_reporting or 0}/{cell.coverage.provinces_total}"
+            axes.text(column, row, text, ha="center", va="center", fontsize=6.5 if "\n" in text else 7,
+                      family=FONT, linespacing=0.95,
                       color="white" if cell.status in DARK_STATUSES else "#222222")
     axes.set_xticks(range(len(indicators)))
-    axes.set_xticklabels([i.code for i in indicators], rotation=40, ha="left", fontsize=8, family=FONT)
+    axes.set_xticklabels([textwrap.fill(i.label, 22) for i in indicators], rotation=40, ha="left", fontsize=8,
+                         family=FONT)
     axes.xaxis.tick_top()
     axes.set_yticks(range(len(provinces)))
     axes.set_yticklabels([f"{p.name} ({p.code})" for p in provinces], fontsize=8, family=FONT)
@@ -120,7 +135,7 @@ def trajectory_chart(trajectory: Trajectory, years: list[int]) -> bytes:
         axes.plot([p.year for p in known], [p.value for p in known], color="#222222", marker="o",
                   markersize=4, linewidth=1.6, label="Giá trị (value)")
     else:
-        axes.text(0.5, 0.5, "Chưa có số liệu (no data)", transform=axes.transAxes, ha="center", va="center",
+        axes.text(0.5, 0.5, "Không có số liệu (no data)", transform=axes.transAxes, ha="center", va="center",
                   fontsize=9, family=FONT, color="#777777")
     axes.set_ylabel(UNIT_LABELS.get(indicator.unit, indicator.unit), fontsize=8, family=FONT)
     if indicator.unit == "percent":
@@ -147,7 +162,9 @@ def completeness_chart(rows: list[Completeness], year: int | None) -> bytes:
     values = [r.rate or 0.0 for r in rows]
     colours = []
     for r in rows:
-        if r.rate is None:
+        if not r.has_register:
+            colours.append(STATUS_COLOURS["no register"])
+        elif r.rate is None:
             colours.append(STATUS_COLOURS["no data"])
         elif r.rate >= 80:
             colours.append(STATUS_COLOURS["achieved"])
@@ -158,7 +175,12 @@ def completeness_chart(rows: list[Completeness], year: int | None) -> bytes:
     positions = list(range(len(rows)))
     axes.barh(positions, values, color=colours, height=0.7)
     for position, r in zip(positions, rows, strict=True):
-        text = f"{r.received}/{r.expected}" if r.expected else "không có báo cáo phải nộp (none owed)"
+        if not r.has_register:
+            text = "chưa có danh mục đơn vị (no register)"
+        elif r.expected:
+            text = f"{r.received}/{r.expected}"
+        else:
+            text = "không có báo cáo phải nộp (none owed)"
         axes.text((r.rate or 0) + 1, position, text, va="center", fontsize=7, family=FONT, color="#333333")
     axes.set_yticks(positions)
     axes.set_yticklabels(labels, fontsize=8, family=FONT)

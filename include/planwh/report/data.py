@@ -18,6 +18,34 @@ class Indicator:
     name_en: str
     unit: str
     target_label: str | None
+    short_name_vi: str = ""
+    national_rule_vi: str = ""  # how the national value is made (ref_national_rules)
+    min_coverage_percent: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The short Vietnamese name for a column header (the code when the mart has none)."""
+        return self.short_name_vi or self.code
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a national value stands on: the provinces with data out of all, and the agencies
+    that reported out of those expected in the provinces with a register."""
+
+    provinces_reporting: int | None
+    provinces_total: int | None
+    agencies_reported: int | None
+    agencies_expected: int | None
+
+    def label(self) -> str:
+        """``5/34 tỉnh · 48/53 đơn vị`` (provinces with data, agencies that reported)."""
+        parts = []
+        if self.provinces_total:
+            parts.append(f"{self.provinces_reporting or 0}/{self.provinces_total} tỉnh")
+        if self.agencies_expected:
+            parts.append(f"{self.agencies_reported or 0}/{self.agencies_expected} đơn vị")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -26,6 +54,7 @@ class Cell:
 
     value: float | None
     status: str
+    coverage: Coverage | None = None  # national cells
 
 
 @dataclass(frozen=True)
@@ -43,6 +72,7 @@ class NationalPoint:
     year: int
     value: float | None
     status: str
+    coverage: Coverage | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +108,7 @@ class Completeness:
     province: Province
     received: int
     expected: int
+    has_register: bool = True  # False: no agency register, so nobody is known to owe a report
 
     @property
     def rate(self) -> float | None:
@@ -102,8 +133,15 @@ class ReportData:
         return [p for p in self.provinces if not p.is_national]
 
 
+COVERAGE_COLUMNS = "provinces_reporting, provinces_total, agencies_reported, agencies_expected"
+
+
 def _number(value: Decimal | float | int | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _coverage(values) -> Coverage:
+    return Coverage(*values)
 
 
 def _table_readable(conn: psycopg.Connection, relation: str) -> bool:
@@ -118,20 +156,21 @@ def read_report_data(conn: psycopg.Connection) -> ReportData:
     """Everything the report draws, from fct_indicator_progress, dim_indicator and the compliance mart."""
     marts = ["marts.fct_indicator_progress", "marts.dim_indicator"]
     year = conn.execute(
-        "select max(year) from marts.fct_indicator_progress where status <> 'no data'"
+        "select max(year) from marts.fct_indicator_progress where value is not null"
     ).fetchone()[0]
     years = [r[0] for r in conn.execute("select distinct year from marts.fct_indicator_progress order by year")]
     indicators = [
-        Indicator(code, name_vi, name_en, unit, target_label)
-        for code, name_vi, name_en, unit, target_label in conn.execute(
-            "select indicator_code, name_vi, name_en, unit, target_label from marts.dim_indicator "
-            "order by indicator_code"
+        Indicator(code, name_vi, name_en, unit, target_label, short_name_vi or "", rule_vi or "",
+                  _number(min_coverage))
+        for code, name_vi, name_en, unit, target_label, short_name_vi, rule_vi, min_coverage in conn.execute(
+            "select indicator_code, name_vi, name_en, unit, target_label, short_name_vi, national_rule_label_vi, "
+            "min_coverage_percent from marts.dim_indicator order by indicator_code"
         )
     ]
     grid_year = year if year is not None else (years[-1] if years else None)
     rows = conn.execute(
-        """
-        select province_code, province_name, indicator_code, value, status
+        f"""
+        select province_code, province_name, indicator_code, value, status, has_register, {COVERAGE_COLUMNS}
         from marts.fct_indicator_progress
         where year = %s
         order by province_code <> %s, province_code, indicator_code
@@ -140,15 +179,17 @@ def read_report_data(conn: psycopg.Connection) -> ReportData:
     ).fetchall()
     provinces: dict[str, Province] = {}
     cells: dict[tuple[str, str], Cell] = {}
-    for code, name, indicator, value, status in rows:
+    registered: dict[str, bool] = {}
+    for code, name, indicator, value, status, has_register, *coverage in rows:
         provinces.setdefault(code, Province(code, name))
-        cells[(code, indicator)] = Cell(_number(value), status)
+        registered[code] = registered.get(code, False) or bool(has_register)
+        cells[(code, indicator)] = Cell(_number(value), status, _coverage(coverage) if code == NATIONAL_CODE else None)
 
     series: dict[str, list[tuple]] = {}
     for row in conn.execute(
-        """
+        f"""
         select indicator_code, year, value, status, baseline_year, baseline_value,
-            target_operator, target_value, target_value_high, target_year
+            target_operator, target_value, target_value_high, target_year, {COVERAGE_COLUMNS}
         from marts.fct_indicator_progress
         where province_code = %s
         order by indicator_code, year
@@ -164,7 +205,7 @@ def read_report_data(conn: psycopg.Connection) -> ReportData:
         with_target = next((r for r in lines if r[7] is not None), None)
         trajectories.append(Trajectory(
             indicator=indicator,
-            points=[NationalPoint(r[1], _number(r[2]), r[3]) for r in lines],
+            points=[NationalPoint(r[1], _number(r[2]), r[3], _coverage(r[10:])) for r in lines],
             baseline_year=with_baseline[4] if with_baseline else None,
             baseline_value=_number(with_baseline[5]) if with_baseline else None,
             target_operator=with_target[6] if with_target else None,
@@ -173,7 +214,7 @@ def read_report_data(conn: psycopg.Connection) -> ReportData:
             target_year=with_target[9] if with_target else None,
         ))
 
-    completeness, completeness_year, source = _read_completeness(conn, grid_year, provinces, marts)
+    completeness, completeness_year, source = _read_completeness(conn, grid_year, provinces, registered, marts)
     return ReportData(
         year=year,
         years=years,
@@ -189,7 +230,8 @@ def read_report_data(conn: psycopg.Connection) -> ReportData:
 
 
 def _read_completeness(
-    conn: psycopg.Connection, year: int | None, provinces: dict[str, Province], marts: list[str]
+    conn: psycopg.Connection, year: int | None, provinces: dict[str, Province], registered: dict[str, bool],
+    marts: list[str],
 ) -> tuple[list[Completeness], int | None, str]:
     current = [p for p in provinces.values() if not p.is_national]
     if _table_readable(conn, COMPLIANCE_MART):
@@ -211,7 +253,7 @@ def _read_completeness(
         }
         source = "annual reports received / expected (fct_submission_compliance_by_province)"
         return (
-            [Completeness(p, *counts.get(p.code, (0, 0))) for p in current],
+            [Completeness(p, *counts.get(p.code, (0, 0)), registered.get(p.code, False)) for p in current],
             owed_year,
             source,
         )
@@ -224,4 +266,4 @@ def _read_completeness(
         )
     }
     source = "agency reports per indicator, summed over the 12 indicators (fct_indicator_progress)"
-    return [Completeness(p, *counts.get(p.code, (0, 0))) for p in current], year, source
+    return [Completeness(p, *counts.get(p.code, (0, 0)), registered.get(p.code, False)) for p in current], year, source

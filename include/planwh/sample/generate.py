@@ -2,7 +2,7 @@
 
 Layout under the landing folder::
 
-    agencies/danh-muc-don-vi_<province>_<version date>.xlsx|csv   agency registers, two versions
+    agencies/danh-muc-don-vi_<province>_<version date>.xlsx|csv   agency registers, up to three versions
     submissions/bao-cao_<agency>_<period>.xlsx|csv|json          one per agency and period
     portal/<host>_<day>.csv|jsonl                                  one per portal and day
     rosters/danh-sach-hoc-vien_<course>.xlsx|json                  one per course
@@ -10,18 +10,23 @@ Layout under the landing folder::
 
 What is in them, and why:
 
-* Registers: the first version (sent in January 2023) lists every agency open-ended; the second
-  (sent on the merger day, 1 July 2025) closes the district committees and the agencies of
-  absorbed provinces on 30 June 2025 and adds the current province's agencies and a few commune
-  committees. Load the registers before the submissions.
+* Registers: the first version (sent in January 2023, on the template without "Đơn vị kế thừa")
+  lists every agency open-ended; the second (1 March 2025) closes the Sở TT&TT on 28 February,
+  naming the Sở KH&CN as its successor, and makes the Sở VH-TT-DL, which took its press duties, a
+  quarterly reporter; the third (sent on the merger day, 1 July 2025) closes the district
+  committees and the agencies of absorbed provinces on 30 June 2025, each naming its successor,
+  and adds the current province's agencies and a few commune committees. Load the registers
+  before the submissions.
 * Submissions: an agency reports a period when it is in the register on the period's last day
   (so agencies that ended on 30 June 2025 send no 2025 annual report: their successors do, the
-  new communes for the district committees' officials). Sở Ngoại vụ reports the status of the
+  new communes for the district committees' officials), with the status of the tasks it leads
+  then (the annex's lead units resolved as the warehouse resolves them). Sở Ngoại vụ reports the status of the
   UPR recommendations (task codes ``UPR-63``, ``UPR-67``, ``UPR-86``) in its annual report.
   Annual reports are signed before 30 November, about one in ten in December; a few agencies skip
-  a year. The Sở TT&TT and the police also send quarterly reports with ``press_briefings_held``
-  (the plan's quarterly briefings) and the status of task 2.1; those two never appear in their
-  annual reports, so summing a year's periods counts each briefing once. One report is corrected
+  a year. The Sở TT&TT (from March 2025 the Sở VH-TT-DL) and the police also send quarterly
+  reports with ``press_briefings_held`` (the plan's quarterly briefings) and the status of task
+  2.1; those two never appear in their annual reports, so summing a year's periods counts each
+  briefing once. One report is corrected
   and sent again (``..._dieu-chinh``), one is sent twice with the same bytes (``..._gui-lai``).
 * Portal statistics: the ``portal_days`` days from 1 December of the last sample year.
 * Rosters: the courses of the sample years; the same person keeps the same identity across
@@ -76,6 +81,7 @@ from planwh.sample.world import (
     VIETNAM_TZ,
     Agency,
     Course,
+    Share,
     Unit,
     World,
 )
@@ -369,22 +375,29 @@ def _sent(day: date, rng) -> datetime:
 
 # ---------------------------------------------------------------------------- agency registers
 
-REG_COLUMNS = ("agency_code", "agency_name", "province_code", "agency_kind", "reporting", "valid_from", "valid_to")
+REG_COLUMNS = (
+    "agency_code", "agency_name", "province_code", "agency_kind", "reporting", "valid_from", "valid_to",
+    "successor_agency_code",
+)
 REG_VI = {
     "agency_code": "Mã đơn vị", "agency_name": "Tên đơn vị", "province_code": "Mã tỉnh", "agency_kind": "Loại đơn vị",
     "reporting": "Chế độ báo cáo", "valid_from": "Hiệu lực từ", "valid_to": "Hiệu lực đến",
+    "successor_agency_code": "Đơn vị kế thừa",
 }
 
 
+def _register_cell(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    return _dmy(value) if isinstance(value, date) else str(value)
+
+
 def _render_register(doc: Doc) -> tuple[bytes, list[int]]:
-    headers = [REG_VI[c] for c in REG_COLUMNS]
+    # The first registers (January 2023) were sent on the template before it had "Đơn vị kế thừa".
+    columns = REG_COLUMNS if doc.meta.get("with_successor", True) else REG_COLUMNS[:-1]
+    headers = [REG_VI[c] for c in columns]
     if doc.fmt == "csv":
-        lines = [headers]
-        for row in doc.rows:
-            v = row.values
-            lines.append([
-                *(str(v[c]) for c in REG_COLUMNS[:5]), _dmy(v["valid_from"]), _dmy(v["valid_to"]) if v["valid_to"] else "",
-            ])
+        lines = [headers] + [[_register_cell(c, row.values[c]) for c in columns] for row in doc.rows]
         return csv_bytes(lines, delimiter=";", encoding="utf-8-sig"), [2 + i for i in range(len(doc.rows))]
     rows: list[list[object]] = [
         [doc.meta["title"]],
@@ -392,24 +405,25 @@ def _render_register(doc: Doc) -> tuple[bytes, list[int]]:
         [],
         headers,
     ]
-    rows += [[row.values[c] for c in REG_COLUMNS] for row in doc.rows]
-    rows += [[BLANK] * len(REG_COLUMNS) for _ in range(doc.style.get("trailing", 2))]
-    sheet = Sheet("Danh mục", rows, merge_title_cols=len(REG_COLUMNS), header_row=3,
-                  widths=(14, 48, 9, 20, 16, 13, 13))
+    rows += [[row.values[c] for c in columns] for row in doc.rows]
+    rows += [[BLANK] * len(columns) for _ in range(doc.style.get("trailing", 2))]
+    sheet = Sheet("Danh mục", rows, merge_title_cols=len(columns), header_row=3,
+                  widths=(14, 48, 9, 20, 16, 13, 13, 14)[: len(columns)])
     return xlsx_bytes([sheet], doc.sent_at.replace(tzinfo=None)), [5 + i for i in range(len(doc.rows))]
 
 
 def _register_docs(world: World) -> list[Doc]:
     docs = []
-    update_day = world.merger
     first_day = date(BASELINE_YEAR, 1, 5)
     for code in sorted(world.registers):
         rng = world.rng("register", code)
         versions = []
         if code in world.register_first:
             versions.append((first_day, world.register_first[code], world.ref.legacy[code]))
+        if code in world.register_ict:
+            versions.append((world.ict_merger, world.register_ict[code], world.ref.legacy[code]))
         province_now = world.ref.current.get(code) if code in world.current_codes else world.ref.legacy[code]
-        versions.append((update_day, world.registers[code], province_now))
+        versions.append((world.merger, world.registers[code], province_now))
         for day, rows, province in versions:
             new_only = code not in world.register_first
             fmt = "csv" if new_only else "xlsx"
@@ -422,7 +436,8 @@ def _register_docs(world: World) -> list[Doc]:
                 render=_render_register,
                 style={"encoding": "utf-8-sig" if fmt == "csv" else None, "trailing": rng.randint(1, 4)},
                 key={"province_code": code},
-                meta={"title": f"DANH MỤC ĐƠN VỊ BÁO CÁO – {province.name_full.upper()}"},
+                meta={"title": f"DANH MỤC ĐƠN VỊ BÁO CÁO – {province.name_full.upper()}",
+                      "with_successor": day != first_day},
                 fault_eligible=False,
             ))
     return docs
@@ -643,10 +658,10 @@ class _SubmissionBuilder:
     def __init__(self, world: World):
         self.world = world
 
-    def _aggregate(self, units: tuple[Unit, ...], year: int, measures: tuple[str, ...]) -> dict[str, int]:
+    def _aggregate(self, units: tuple[tuple[Unit, Share], ...], year: int) -> dict[str, int]:
         total: dict[str, int] = {}
-        for unit in units:
-            for measure, value in self.world.unit_values(unit, year, measures).items():
+        for unit, share in units:
+            for measure, value in self.world.unit_values(unit, year, share.measures(unit.role)).items():
                 kind = self.world.ref.measures[measure].value_kind
                 total[measure] = max(total.get(measure, 0), value) if kind != "count" else total.get(measure, 0) + value
         return total
@@ -678,21 +693,22 @@ class _SubmissionBuilder:
     def annual(self, agency: Agency, year: int) -> Doc | None:
         world = self.world
         period_end = date(year, 12, 31)
-        if agency.role.reporting == "none" or not agency.valid_on(period_end):
+        reporting = agency.reporting_on(period_end)
+        if reporting == "none" or not agency.valid_on(period_end):
             return None
         units = world.report_units(agency, period_end)
         if not units:
             return None
         rng = world.rng("annual", agency.code, year)
         submitted = date(year, 12, rng.randint(1, 20)) if rng.random() < 0.1 else date(year, 11, rng.randint(1, 29))
-        values = self._aggregate(units, year, agency.role.measures)
+        values = self._aggregate(units, year)
         tasks = []
-        for task in world.led_tasks(agency.role, year):
-            if agency.reporting == "quarterly" and task.reporting_frequency == "quarterly":
+        for task in world.lead_tasks(agency, period_end):
+            if reporting == "quarterly" and task.reporting_frequency == "quarterly":
                 continue
-            tasks.append((task.code, max(world.task_status(u, task.code, year) for u in units)))
+            tasks.append((task.code, max(world.task_status(u, task.code, year) for u, _ in units)))
         if agency.role.key == UPR_REPORTER:
-            tasks += [(code, max(world.upr_status(u, code, year) for u in units))
+            tasks += [(code, max(world.upr_status(u, code, year) for u, _ in units))
                       for code in world.ref.upr_recommendations]
         doc = Doc(
             source="submissions",
@@ -710,14 +726,16 @@ class _SubmissionBuilder:
     def quarterly(self, agency: Agency, year: int, quarter: int) -> Doc | None:
         world = self.world
         quarter_end = date(year, 3 * quarter, 31 if quarter in (1, 4) else 30)
-        if agency.reporting != "quarterly" or not agency.valid_on(quarter_end):
+        if agency.reporting_on(quarter_end) != "quarterly" or not agency.valid_on(quarter_end):
             return None
-        units = world.report_units(agency, quarter_end)
+        # the units whose press briefings it reports: the Sở TT&TT's, then its press successor's
+        units = [u for u, share in world.report_units(agency, quarter_end)
+                 if "press_briefings_held" in share.measures(u.role, quarterly=True)]
         rng = world.rng("quarterly", agency.code, year, quarter)
         submitted = quarter_end - timedelta(days=rng.randint(2, 10))
         held = sum(world.briefings(u, year, quarter) for u in units)
         so_far = held + sum(world.briefings(u, year, q) for u in units for q in range(1, quarter))
-        tasks = [(t.code, 1 if so_far else 0) for t in world.led_tasks(agency.role, year)
+        tasks = [(t.code, 1 if so_far else 0) for t in world.lead_tasks(agency, quarter_end)
                  if t.reporting_frequency == "quarterly"]
         period = f"{year}-Q{quarter}"
         doc = Doc(
@@ -743,7 +761,7 @@ class _SubmissionBuilder:
         submitted = date(year, 11, rng.randint(5, 25))
         agency = Agency(code=f"{code}-{UNREGISTERED.suffix}", name=UNREGISTERED.agency_name(province),
                         province_code=code, role=UNREGISTERED, valid_from=date(year, 1, 1), valid_to=None,
-                        units_before=(), units_after=())
+                        lineage=[])
         values = {"spokesperson_mechanism": 1, "staff_hr_officials": rng.randint(1, 3)}
         doc = Doc(
             source="submissions",

@@ -35,6 +35,8 @@ SEED_FILES = (
     "ref_languages.csv",
     "ref_agency_kinds.csv",
     "ref_plan_tasks.csv",
+    "ref_plan_units.csv",
+    "ref_duty_transfers.csv",
 )
 
 
@@ -76,11 +78,36 @@ class CategoryRef:
 @dataclass(frozen=True)
 class TaskRef:
     code: str
-    lead_units: tuple[str, ...]
-    lead_kinds: tuple[str, ...]
+    lead_units: tuple[str, ...]  # as the annex names them (ref_plan_units.unit_name)
+    duty_field: str  # press_publishing | general
     start_year: int
     end_year: int
     reporting_frequency: str
+
+
+@dataclass(frozen=True)
+class PlanUnitRef:
+    """How a unit the annex names resolves to register agencies (ref_plan_units)."""
+
+    name: str
+    resolution: str  # named | collective | unspecified | outside
+    kinds: tuple[str, ...]
+    pattern: re.Pattern | None  # the agency's name matches it (case-insensitive) for a named unit
+
+    def covers(self, kind: str, agency_name: str) -> bool:
+        if self.resolution not in ("named", "collective") or kind not in self.kinds:
+            return False
+        return self.pattern is None or self.pattern.search(agency_name) is not None
+
+
+@dataclass(frozen=True)
+class DutyTransferRef:
+    """Duties of a field that went elsewhere than the register's successor (ref_duty_transfers)."""
+
+    from_unit: str
+    duty_field: str
+    to_unit: str
+    effective_from: date
 
 
 @dataclass(frozen=True)
@@ -95,6 +122,8 @@ class Reference:
     language_names: dict[str, str]  # code -> "Tiếng Khmer"
     agency_kinds: frozenset[str]
     tasks: tuple[TaskRef, ...]
+    units: dict[str, PlanUnitRef]
+    transfers: tuple[DutyTransferRef, ...]
     upr_recommendations: tuple[str, ...]  # task codes of the UPR recommendations: UPR-63, ...
 
     def require_measures(self, codes: set[str]) -> None:
@@ -203,7 +232,7 @@ def load_reference(seeds_dir: Path | None = None) -> Reference:
         TaskRef(
             code=r["task_code"],
             lead_units=tuple(u.strip() for u in r["lead_units"].split(";") if u.strip()),
-            lead_kinds=tuple(k.strip() for k in r["lead_agency_kinds"].split(";") if k.strip()),
+            duty_field=r["duty_field"],
             start_year=int(r["start_year"]),
             end_year=int(r["end_year"]),
             reporting_frequency=r["reporting_frequency"],
@@ -211,8 +240,24 @@ def load_reference(seeds_dir: Path | None = None) -> Reference:
         for r in _rows(
             seeds_dir,
             "ref_plan_tasks.csv",
-            ("task_code", "lead_units", "lead_agency_kinds", "start_year", "end_year", "reporting_frequency"),
+            ("task_code", "lead_units", "duty_field", "start_year", "end_year", "reporting_frequency"),
         )
+    )
+    units = {
+        r["unit_name"]: PlanUnitRef(
+            name=r["unit_name"],
+            resolution=r["resolution"],
+            kinds=tuple(k for k in r["agency_kinds"].split(";") if k),
+            pattern=re.compile(r["name_pattern"], re.IGNORECASE) if r["name_pattern"] else None,
+        )
+        for r in _rows(seeds_dir, "ref_plan_units.csv", ("unit_name", "resolution", "agency_kinds", "name_pattern"))
+    }
+    unknown = sorted({u for t in tasks for u in t.lead_units} - set(units))
+    if unknown:
+        raise ReferenceDataError(f"ref_plan_units.csv lacks the lead unit(s) {', '.join(unknown)}")
+    transfers = tuple(
+        DutyTransferRef(r["from_unit"], r["duty_field"], r["to_unit"], date.fromisoformat(r["effective_from"]))
+        for r in _rows(seeds_dir, "ref_duty_transfers.csv", ("from_unit", "duty_field", "to_unit", "effective_from"))
     )
     return Reference(
         legacy=legacy,
@@ -225,6 +270,8 @@ def load_reference(seeds_dir: Path | None = None) -> Reference:
         language_names=language_names,
         agency_kinds=kinds,
         tasks=tasks,
+        units=units,
+        transfers=transfers,
         upr_recommendations=upr_recommendation_codes(),
     )
 

@@ -9,19 +9,31 @@ Provinces
     89 and Gia Lai 64 first; from six on also the province Quảng Nam merged into (Đà Nẵng 48),
     so one merger has both sides in the sample; the rest are drawn with the seed.
 Agencies
-    Each legacy province has departments (Sở TT&TT, Ngoại vụ, VH-TT-DL, GD-ĐT, Tư pháp), the
-    police, two press agencies, six socio-political organisations, two associations that do not
-    report, and four to eight district committees (valid until the day before the merger). From
-    the merger day each current province's register holds the continuing or newly formed
+    Each legacy province has departments (Sở TT&TT, Ngoại vụ, VH-TT-DL, GD-ĐT, KH&CN, Tư pháp),
+    the police, two press agencies, six socio-political organisations, two associations that do
+    not report, and four to eight district committees (valid until the day before the merger).
+    The 2025 changes are in the registers, with the successor of every agency that ends ("Đơn vị
+    kế thừa"): from 1 March 2025 (the day ref_duty_transfers.csv gives) the Sở TT&TT is merged
+    into the Sở KH&CN, its successor, and its press and publishing duties go to the Sở VH-TT-DL,
+    which reports quarterly from then on (the quarterly press briefings); from the merger day of
+    the provinces each current province's register holds the continuing or newly formed
     agencies, named after the current province, and a few commune committees; the agencies of a
-    province that was absorbed end the day before.
+    province that was absorbed end the day before and name the current province's agency of the
+    same role; district committees end then too and name a commune committee.
 Units and lineage
     A *unit* is the work of one legacy agency (or commune) on its territory; it goes on after the
-    merger. A register agency reports the units of its lineage: before the merger its own unit,
-    after it the units of every sampled legacy province its current province absorbed; a commune
-    committee also reports the district committees whose officials moved to it. Counts add up,
-    flags and statuses take the highest value. So every person trained since 2023 stays in some
-    agency's headcount, and coverage cannot pass 100 % through the merger.
+    mergers. A register agency reports the units (or parts of units: ``Share``) of its lineage:
+    before the mergers its own unit; after the department merger the Sở KH&CN also reports the
+    Sở TT&TT's unit but for its press and publishing measures (``PRESS_MEASURES``), which the Sở
+    VH-TT-DL reports; after the provinces merged, the units of every sampled legacy province its
+    current province absorbed; a commune committee also reports the district committees whose
+    officials moved to it. Counts add up, flags and statuses take the highest value. So every
+    person trained since 2023 stays in some agency's headcount, and coverage cannot pass 100 %
+    through the mergers.
+Tasks
+    An agency reports the status of the tasks it leads on the period's last day: the lead units
+    the annex names (ref_plan_units.csv) resolved to the agencies they name and handed down to
+    successors, as the warehouse resolves them.
 Progress
     Each legacy province gets a profile (strong, average, weak) and, per indicator, a pace
     (ahead, on track, behind) drawn with profile weights. An indicator moves from a 2023 baseline
@@ -32,6 +44,7 @@ Progress
 
 from __future__ import annotations
 
+import functools
 import random
 import unicodedata
 from dataclasses import dataclass, field
@@ -124,6 +137,15 @@ ROLES: tuple[Role, ...] = (
         headcounts=(("hr_official", 1, 3), ("info_official", 1, 2)),
         measures=(*_STATE, "staff_hr_officials", "staff_info_officials"),
     ),
+    # The Sở TT&TT was merged into it on 1 March 2025 (ref_duty_transfers): its register row names
+    # it as the successor, and from then on it reports the Sở TT&TT's work but for press and
+    # publishing, which the Sở VH-TT-DL reports.
+    Role(
+        "science", "SKHCN", "department", "annual", "Sở Khoa học và Công nghệ {of}",
+        lead_name="Sở Khoa học và Công nghệ",
+        headcounts=(("hr_official", 1, 2), ("info_official", 1, 2)),
+        measures=(*_STATE, "staff_hr_officials", "staff_info_officials"),
+    ),
     Role(
         "justice", "STP", "department", "annual", "Sở Tư pháp {of}", lead_name="Sở Tư pháp",
         headcounts=(("hr_official", 2, 4), ("info_official", 1, 2)),
@@ -172,6 +194,17 @@ COMMUNE = Role(
     measures=(*_STATE, "staff_hr_officials", "staff_info_officials"),
 )
 ROLE_BY_KEY = {r.key: r for r in (*ROLES, DISTRICT, COMMUNE)}
+# The department merger of 1 March 2025: the Sở TT&TT ("ict") ends, the Sở KH&CN ("science")
+# succeeds it and the Sở VH-TT-DL ("culture") takes its press and publishing duties, and with
+# them the quarterly press briefings, so it reports quarterly from that day.
+ICT_ROLE, ICT_SUCCESSOR_ROLE, PRESS_ROLE = "ict", "science", "culture"
+PRESS_FIELD = "press_publishing"
+# The Sở TT&TT's measures that go with its press and publishing duties; the others go with the
+# department to the Sở KH&CN.
+PRESS_MEASURES = frozenset({
+    "products_total", "products_ethnic_language", "products_foreign_language", "products_digital_platform",
+    "exhibitions_held", "books_published", "hr_items_monitored", "misinformation_items", "press_briefings_held",
+})
 # An agency that sends reports though it is in no register: the agency_not_registered fault.
 UNREGISTERED = Role("ethnic", "BDT", "department", "annual", "Ban Dân tộc {of}",
                     measures=(*_STATE, "staff_hr_officials"))
@@ -213,6 +246,20 @@ class Unit:
     persons: list[Person] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Share:
+    """What an agency reports of a unit: all of it, or the measures of one duty field."""
+
+    unit: str
+    field: str | None = None  # None: the whole unit; PRESS_FIELD or "general": that part of it
+
+    def measures(self, role: Role, *, quarterly: bool = False) -> tuple[str, ...]:
+        measures = role.quarterly_measures if quarterly else role.measures
+        if self.field is None:
+            return measures
+        return tuple(m for m in measures if (m in PRESS_MEASURES) == (self.field == PRESS_FIELD))
+
+
 @dataclass
 class Agency:
     code: str
@@ -221,16 +268,19 @@ class Agency:
     role: Role
     valid_from: date
     valid_to: date | None
-    units_before: tuple[str, ...]  # units reported for periods ending before the merger
-    units_after: tuple[str, ...]
+    # from a day on, the units (or parts of units) it reports; see the module docstring
+    lineage: list[tuple[date, tuple[Share, ...]]]
     renamed: tuple[date, str] | None = None  # a survivor's agency takes its current province's name
+    reporting_from: tuple[date, str] | None = None  # from a day on, another reporting mode
+    successor: str | None = None  # who takes over when it ends ("Đơn vị kế thừa")
 
     @property
     def kind(self) -> str:
         return self.role.kind
 
-    @property
-    def reporting(self) -> str:
+    def reporting_on(self, day: date) -> str:
+        if self.reporting_from and day >= self.reporting_from[0]:
+            return self.reporting_from[1]
         return self.role.reporting
 
     def valid_on(self, day: date) -> bool:
@@ -240,6 +290,32 @@ class Agency:
         if self.renamed and day >= self.renamed[0]:
             return self.renamed[1]
         return self.name
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.renamed[1]) if self.renamed else (self.name,)
+
+    def shares_on(self, day: date) -> tuple[Share, ...]:
+        found: tuple[Share, ...] = ()
+        for start, shares in self.lineage:
+            if start <= day:
+                found = shares
+        return found
+
+    def register_rows(self, known_on: date) -> list[RegisterRow]:
+        """Its register rows as a province sending the register on ``known_on`` lists them: the
+        changes (renaming, reporting mode, end and successor) effective by then."""
+        changes = sorted({d for d, _ in filter(None, (self.renamed, self.reporting_from))
+                          if self.valid_from < d <= known_on})
+        ends = self.valid_to if self.valid_to is not None and self.valid_to < known_on else None
+        starts = [self.valid_from, *changes]
+        rows = []
+        for i, start in enumerate(starts):
+            last = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else ends
+            rows.append(RegisterRow(
+                self.code, self.name_on(start), self.province_code, self.kind, self.reporting_on(start), start, last,
+                self.successor if last is not None and last == ends else None,
+            ))
+        return rows
 
 
 @dataclass(frozen=True)
@@ -251,6 +327,7 @@ class RegisterRow:
     reporting: str
     valid_from: date
     valid_to: date | None
+    successor_agency_code: str | None = None
 
 
 @dataclass
@@ -289,10 +366,19 @@ class World:
         self.agencies: list[Agency] = []
         self.registers: dict[str, list[RegisterRow]] = {}
         self.register_first: dict[str, list[RegisterRow]] = {}
+        self.register_ict: dict[str, list[RegisterRow]] = {}
+        self.ict_merger = self._ict_merger_date()
         self._people = PersonFactory(self.rng("people"))
         self._build_agencies()
         used = {m for role in (*ROLES, DISTRICT, COMMUNE, UNREGISTERED) for m in role.measures + role.quarterly_measures}
         ref.require_measures(used | {"task_status"})
+
+    def _ict_merger_date(self) -> date:
+        ict = ROLE_BY_KEY[ICT_ROLE].lead_name
+        days = {t.effective_from for t in self.ref.transfers if t.from_unit == ict}
+        if len(days) != 1:
+            raise ReferenceDataError(f"ref_duty_transfers.csv must move the duties of {ict} on one day, found {days}")
+        return days.pop()
 
     # ------------------------------------------------------------------ randomness and levels
 
@@ -373,9 +459,18 @@ class World:
     def _build_agencies(self) -> None:
         day_before = self.merger - timedelta(days=1)
         merger_year = self.merger.year
+        ict_end = self.ict_merger - timedelta(days=1)
         by_current: dict[str, list[str]] = {}
         for code in self.legacy_codes:
             by_current.setdefault(self.ref.mapping[code], []).append(code)
+
+        def ict_part(province: str, role: Role) -> tuple[Share, ...]:
+            """The part of a province's Sở TT&TT work a role takes over at the department merger."""
+            if role.key == ICT_SUCCESSOR_ROLE:
+                return (Share(f"{province}-{ROLE_BY_KEY[ICT_ROLE].suffix}", "general"),)
+            if role.key == PRESS_ROLE:
+                return (Share(f"{province}-{ROLE_BY_KEY[ICT_ROLE].suffix}", PRESS_FIELD),)
+            return ()
 
         districts_of: dict[str, list[str]] = {}
         for code in self.legacy_codes:
@@ -384,11 +479,21 @@ class World:
             for role in ROLES:
                 agency_code = f"{code}-{role.suffix}"
                 self._new_unit(agency_code, role, code, BASELINE_YEAR)
-                self.agencies.append(Agency(
+                lineage = [(PLAN_START, (Share(agency_code),))]
+                if ict_part(code, role):
+                    lineage.append((self.ict_merger, (Share(agency_code), *ict_part(code, role))))
+                agency = Agency(
                     code=agency_code, name=role.agency_name(province), province_code=code, role=role,
-                    valid_from=PLAN_START, valid_to=None if survivor else day_before,
-                    units_before=(agency_code,), units_after=(),
-                ))
+                    valid_from=PLAN_START, valid_to=None if survivor else day_before, lineage=lineage,
+                )
+                if role.key == ICT_ROLE:
+                    agency.valid_to = ict_end
+                    agency.successor = f"{code}-{ROLE_BY_KEY[ICT_SUCCESSOR_ROLE].suffix}"
+                elif not survivor:
+                    agency.successor = f"{self.ref.mapping[code]}-{role.suffix}"
+                if role.key == PRESS_ROLE:
+                    agency.reporting_from = (self.ict_merger, "quarterly")
+                self.agencies.append(agency)
             districts = legacy_districts(code)
             rng = self.rng("districts", code)
             picked = sorted(rng.sample(range(len(districts)), min(len(districts), rng.randint(4, 8))))
@@ -400,25 +505,32 @@ class World:
                 self.agencies.append(Agency(
                     code=agency_code, name=f"UBND {district.kind.lower()} {district.short}", province_code=code,
                     role=DISTRICT, valid_from=PLAN_START, valid_to=day_before,
-                    units_before=(agency_code,), units_after=(),
+                    lineage=[(PLAN_START, (Share(agency_code),))],
                 ))
 
+        by_code = {a.code: a for a in self.agencies}
         for current_code, members in sorted(by_current.items()):
             province = self.ref.current[current_code]
             for role in ROLES:
-                lineage = tuple(f"{m}-{role.suffix}" for m in members)
+                if role.key == ICT_ROLE:  # ended before the provinces merged
+                    continue
+                shares = tuple(share for m in members for share in (Share(f"{m}-{role.suffix}"), *ict_part(m, role)))
                 agency_code = f"{current_code}-{role.suffix}"
-                existing = next((a for a in self.agencies if a.code == agency_code), None)
+                existing = by_code.get(agency_code)
                 if existing is not None:  # the survivor's agency goes on, under the current name
-                    existing.units_after = lineage
+                    existing.lineage.append((self.merger, shares))
                     new_name = role.agency_name(province)
                     if new_name != existing.name:
                         existing.renamed = (self.merger, new_name)
                     continue
-                self.agencies.append(Agency(
+                agency = Agency(
                     code=agency_code, name=role.agency_name(province), province_code=current_code, role=role,
-                    valid_from=self.merger, valid_to=None, units_before=(), units_after=lineage,
-                ))
+                    valid_from=self.merger, valid_to=None, lineage=[(self.merger, shares)],
+                )
+                if role.key == PRESS_ROLE:
+                    agency.reporting_from = (self.merger, "quarterly")
+                self.agencies.append(agency)
+                by_code[agency_code] = agency
             wards = current_wards(current_code)
             for member in members:
                 own = [i for i, w in enumerate(wards) if w.legacy_province == member]
@@ -431,16 +543,19 @@ class World:
                     communes.append(Agency(
                         code=agency_code, name=f"UBND {ward.name[:1].lower()}{ward.name[1:]}",
                         province_code=current_code, role=COMMUNE, valid_from=self.merger, valid_to=None,
-                        units_before=(), units_after=(agency_code,),
+                        lineage=[(self.merger, (Share(agency_code),))],
                     ))
                 self.agencies.extend(communes)
-                # The district committees' officials move to the new communes (or, where none is
-                # sampled, to the Sở TT&TT), which count them in their headcounts from the merger
-                # on: their training before it still counts towards the province's coverage.
-                receivers = communes or [next(a for a in self.agencies if a.code == f"{current_code}-STTTT")]
+                # The district committees' officials and duties move to the new communes (or,
+                # where none is sampled, to the Sở KH&CN), which count them in their headcounts
+                # from the merger on: their training before it still counts towards the
+                # province's coverage. Each district's register row names its commune.
+                receivers = communes or [by_code[f"{current_code}-{ROLE_BY_KEY[ICT_SUCCESSOR_ROLE].suffix}"]]
                 for k, district in enumerate(districts_of.get(member, [])):
                     receiver = receivers[k % len(receivers)]
-                    receiver.units_after = (*receiver.units_after, district)
+                    start, shares = receiver.lineage[-1]
+                    receiver.lineage[-1] = (start, (*shares, Share(district)))
+                    by_code[district].successor = receiver.code
 
         for agency in self.agencies:
             if agency.role.kind not in self.ref.agency_kinds:
@@ -448,46 +563,77 @@ class World:
         self._build_registers()
 
     def _build_registers(self) -> None:
-        day_before = self.merger - timedelta(days=1)
+        """Three versions of each province's register: as first sent (January 2023, every agency
+        open-ended), after the department merger (1 March 2025) and after the provinces merged
+        (1 July 2025). A register is sent whole, each version replacing the last."""
+        first_day = date(BASELINE_YEAR, 1, 5)
         for agency in sorted(self.agencies, key=lambda a: a.code):
-            rows = self.registers.setdefault(agency.province_code, [])
-            if agency.renamed:
-                rows.append(RegisterRow(agency.code, agency.name, agency.province_code, agency.kind,
-                                        agency.reporting, agency.valid_from, day_before))
-                rows.append(RegisterRow(agency.code, agency.renamed[1], agency.province_code, agency.kind,
-                                        agency.reporting, agency.renamed[0], agency.valid_to))
-            else:
-                rows.append(RegisterRow(agency.code, agency.name, agency.province_code, agency.kind,
-                                        agency.reporting, agency.valid_from, agency.valid_to))
-            if agency.valid_from < self.merger:
-                # The register as first sent: every agency open-ended, nothing known of the merger.
-                self.register_first.setdefault(agency.province_code, []).append(RegisterRow(
-                    agency.code, agency.name, agency.province_code, agency.kind, agency.reporting,
-                    agency.valid_from, None,
-                ))
+            for known_on, versions in ((first_day, self.register_first), (self.ict_merger, self.register_ict),
+                                       (self.merger, self.registers)):
+                if agency.valid_from <= known_on:
+                    versions.setdefault(agency.province_code, []).extend(agency.register_rows(known_on))
 
     def successor(self, unit_code: str) -> str | None:
-        """The agency that reports a unit after the merger (a commune for a district committee)."""
+        """The agency that reports a unit's staff after the provinces merged (a commune for a
+        district committee, the Sở KH&CN for the Sở TT&TT)."""
         return self._successors.get(unit_code)
 
     @cached_property
     def _successors(self) -> dict[str, str]:
-        return {u: a.code for a in self.agencies for u in a.units_after}
+        return {
+            share.unit: agency.code
+            for agency in self.agencies
+            for start, shares in agency.lineage if start >= self.merger
+            for share in shares if share.field != PRESS_FIELD
+        }
+
+    @cached_property
+    def _by_code(self) -> dict[str, Agency]:
+        return {a.code: a for a in self.agencies}
 
     # ------------------------------------------------------------------ tasks
 
-    def led_tasks(self, role: Role, year: int) -> list[TaskRef]:
-        found = []
-        for task in self.ref.tasks:
-            if not task.start_year <= year <= task.end_year or role.kind not in task.lead_kinds:
+    def _heir(self, agency: Agency, duty_field: str) -> Agency | None:
+        """Who takes over an ended agency's duties of a field: the unit a duty transfer names, in
+        the same province, else the successor its register row names."""
+        if agency.valid_to is None:
+            return None
+        for transfer in self.ref.transfers:
+            if (transfer.duty_field != duty_field or agency.valid_to + timedelta(days=1) != transfer.effective_from
+                    or not self.ref.units[transfer.from_unit].covers(agency.kind, agency.name)):
                 continue
-            if role.kind == "department":
-                units = [fold(u) for u in task.lead_units]
-                own = fold(role.lead_name) if role.lead_name else None
-                if not any("so ban nganh" in u or (own and own in u) for u in units):
+            to_unit = self.ref.units[transfer.to_unit]
+            for heir in self.agencies:
+                if (heir.province_code == agency.province_code and heir.valid_on(transfer.effective_from)
+                        and to_unit.covers(heir.kind, heir.name_on(transfer.effective_from))):
+                    return heir
+        return self._by_code.get(agency.successor) if agency.successor else None
+
+    @functools.cache  # noqa: B019 - the world lives as long as one sample is written
+    def task_leads(self, task_code: str, day: date) -> frozenset[str]:
+        """The agencies that lead a task on ``day``: the lead units the annex names, resolved to
+        the agencies they name (ref_plan_units) and handed down to successors (the same rule as
+        the warehouse's int_task_duties)."""
+        task = next(t for t in self.ref.tasks if t.code == task_code)
+        leads = set()
+        for unit_name in task.lead_units:
+            unit = self.ref.units[unit_name]
+            for agency in self.agencies:
+                if not any(unit.covers(agency.kind, name) for name in agency.names()):
                     continue
-            found.append(task)
-        return found
+                holder: Agency | None = agency
+                for _ in range(10):
+                    if holder is None or holder.valid_on(day) or holder.valid_from > day:
+                        break
+                    holder = self._heir(holder, task.duty_field)
+                if holder is not None and holder.valid_on(day):
+                    leads.add(holder.code)
+        return frozenset(leads)
+
+    def lead_tasks(self, agency: Agency, day: date) -> list[TaskRef]:
+        """The tasks whose status ``agency`` owes for the period ending on ``day``."""
+        return [t for t in self.ref.tasks
+                if t.start_year <= day.year <= t.end_year and agency.code in self.task_leads(t.code, day)]
 
     # ------------------------------------------------------------------ values
 
@@ -553,9 +699,8 @@ class World:
         return {"ahead": rng.randint(1, 2), "on_track": rng.choice((0, 1, 1, 2)),
                 "behind": rng.randint(0, 1)}[self.pace(unit.territory, "tasks")]
 
-    def report_units(self, agency: Agency, period_end: date) -> tuple[Unit, ...]:
-        codes = agency.units_after if period_end >= self.merger else agency.units_before
-        return tuple(self.units[c] for c in codes)
+    def report_units(self, agency: Agency, period_end: date) -> tuple[tuple[Unit, Share], ...]:
+        return tuple((self.units[share.unit], share) for share in agency.shares_on(period_end))
 
     # ------------------------------------------------------------------ training
 
@@ -613,6 +758,8 @@ class World:
                     start = date(year, rng.randint(3, 6), rng.randint(3, 24))
                 else:
                     start = date(year, rng.randint(4, 10), rng.randint(3, 24))
+                if organiser_role == ICT_ROLE and start >= self.ict_merger:
+                    organiser_role = PRESS_ROLE  # the training of communication staff went with the press duties
                 organiser = f"{where}-{ROLE_BY_KEY[organiser_role].suffix}"
                 enrolments = []
                 for person, attended, completed in sorted(members, key=lambda m: m[0].person_id):

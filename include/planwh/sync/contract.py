@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SDMX_FIXED_HEADERS = ("STRUCTURE", "STRUCTURE_ID", "ACTION")
 ROW_HASH_HEADER = "ROW_HASH"
@@ -63,6 +63,9 @@ STATUS_CODES = {
     "off track": "off_track",
     "no data": "no_data",
     "not applicable": "not_applicable",
+    "no register": "no_register",
+    "partial year": "partial_year",
+    "insufficient coverage": "insufficient_coverage",
 }
 CODE_MAPS: dict[str, dict[str, str]] = {"CL_PROGRESS_STATUS": STATUS_CODES}
 
@@ -153,14 +156,24 @@ _PROGRESS_ATTRIBUTES = (
 
 SHARED_TABLES: tuple[SharedTable, ...] = (
     _table("indicator_values", "fct_indicator_progress",
-           "Chỉ tiêu theo tỉnh, thành phố hiện hành (hoặc 00 = toàn quốc) và năm: giá trị, mục tiêu, tình trạng",
-           "Indicator x current province (or 00 = national) x year: value, target, status, completeness.", (
+           "Chỉ tiêu theo tỉnh, thành phố hiện hành (hoặc 00 = toàn quốc) và năm: giá trị, mục tiêu, tình trạng; "
+           "dòng toàn quốc kèm cách tổng hợp và độ bao phủ (số tỉnh có số liệu trên 34)",
+           "Indicator x current province (or 00 = national) x year: value, target, status, completeness; "
+           "national rows with their rule and coverage (provinces with data of 34).", (
         # national column       mart column             type        role       SDMX-CSV header       codelist
         ("indicator_code",      "indicator_code",       "text",     KEY,       "INDICATOR",          "CL_INDICATOR"),
         ("province_code",       "province_code",        "text",     KEY,       "REF_AREA",           "CL_PROVINCE"),
         ("year",                "year",                 "integer",  KEY,       "TIME_PERIOD"),
         ("value",               "value",                "numeric",  MEASURE,   "OBS_VALUE"),
         *_PROGRESS_ATTRIBUTES,
+        # schema 3: the register behind a province row, the rule and coverage of a national row
+        ("has_register",        "has_register",         "boolean",  ATTRIBUTE, "HAS_REGISTER"),
+        ("national_rule",       "national_rule",        "text",     ATTRIBUTE, "NATIONAL_RULE"),
+        ("provinces_reporting", "provinces_reporting",  "integer",  ATTRIBUTE, "PROVINCES_REPORTING"),
+        ("provinces_with_register", "provinces_with_register", "integer", ATTRIBUTE, "PROVINCES_WITH_REGISTER"),
+        ("provinces_total",     "provinces_total",      "integer",  ATTRIBUTE, "PROVINCES_TOTAL"),
+        ("coverage_rate",       "coverage_rate",        "numeric",  ATTRIBUTE, "COVERAGE_RATE"),
+        ("min_coverage_percent", "min_coverage_percent", "numeric", ATTRIBUTE, "MIN_COVERAGE_PERCENT"),
     )),
     _table("indicator_values_legacy", "fct_indicator_progress_legacy",
            "Chỉ tiêu theo 63 tỉnh, thành phố cũ (trước 01/7/2025) và năm, như đã báo cáo",
@@ -220,6 +233,10 @@ SHARED_TABLES: tuple[SharedTable, ...] = (
         ("baseline_year",       "baseline_year",        "integer",  ATTRIBUTE, "BASELINE_YEAR"),
         ("target_year",         "target_year",          "integer",  ATTRIBUTE, "TARGET_YEAR"),
         ("source_reference",    "source_reference",     "text",     ATTRIBUTE, "SOURCE_REFERENCE"),
+        # schema 3
+        ("short_name_vi",       "short_name_vi",        "text",     ATTRIBUTE, "SHORT_NAME_VI"),
+        ("national_rule",       "national_rule",        "text",     ATTRIBUTE, "NATIONAL_RULE"),
+        ("min_coverage_percent", "min_coverage_percent", "numeric", ATTRIBUTE, "MIN_COVERAGE_PERCENT"),
     )),
     # REF_AREA is not coded here: legacy and current codes overlap (52 is legacy Bình Định and
     # current Gia Lai), PROVINCE_PERIOD tells them apart.

@@ -1,6 +1,8 @@
 """The national shared database: its versioned schema and how a batch is applied to it.
 
-Schema ``national`` (version 2):
+Schema ``national`` (version 3; migration 2 added the legacy provinces' indicator values,
+migration 3 the coverage columns of indicator values and the short name and national rule of
+indicators):
 
 ``national.schema_version``
     One row per migration applied (version, applied_at, description). Migrations run in order,
@@ -8,7 +10,9 @@ Schema ``national`` (version 2):
 ``national.indicator_values``
     Indicator x province (``00`` = national) x year, per deployment: value, numerator and
     denominator, unit, target (operator, value, upper bound, scope, year), baseline and
-    trajectory, status, agencies reported/expected, completeness rate.
+    trajectory, status, agencies reported/expected, completeness rate; whether the province had
+    an agency register; for national rows the national rule and its coverage (current provinces
+    with data, with a register, in all, the coverage rate and the rate a status needs).
 ``national.indicator_values_legacy`` (version 2)
     The same for the 63 legacy provinces over the years they existed (2023-2025), as reported,
     with the current province each merged into and the targets of its own plan.
@@ -277,6 +281,30 @@ comment on column national.indicator_values_legacy.current_province_code is 'The
 """
 
 
+MIGRATION_3 = """
+alter table national.indicator_values
+    add column has_register boolean,
+    add column national_rule text,
+    add column provinces_reporting integer,
+    add column provinces_with_register integer,
+    add column provinces_total integer,
+    add column coverage_rate numeric,
+    add column min_coverage_percent numeric;
+alter table national.indicators
+    add column short_name_vi text,
+    add column national_rule text,
+    add column min_coverage_percent numeric;
+
+comment on column national.indicator_values.status is
+    'achieved, on track, at risk, off track (against a straight line 2023 -> 2028), no data, not applicable, '
+    'no register, partial year, or insufficient coverage (a national row with too few provinces reporting).';
+comment on column national.indicator_values.coverage_rate is
+    'National rows: 100 x provinces_reporting / provinces_total (provinces without a register are not covered).';
+comment on column national.indicator_values.national_rule is
+    'How the national value is made: ratio_of_sums, share_of_all_provinces, sum_of_provinces or lowest_reported_status.';
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -287,6 +315,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicator values, submission compliance, training coverage, metadata, batch ledger", MIGRATION_1),
     Migration(2, "indicator values of the legacy provinces", MIGRATION_2),
+    Migration(3, "coverage of national indicator values; short names and national rules of indicators", MIGRATION_3),
 )
 
 

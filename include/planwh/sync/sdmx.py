@@ -134,6 +134,9 @@ FIXED_CODELISTS: dict[str, tuple[tuple[str, str], dict[str, tuple[str, str]]]] =
         STATUS_CODES["off track"]:      ("Chậm lộ trình", "Off track"),
         STATUS_CODES["no data"]:        ("Chưa có số liệu", "No data"),
         STATUS_CODES["not applicable"]: ("Không áp dụng", "Not applicable"),
+        STATUS_CODES["no register"]:    ("Chưa có danh mục đơn vị", "No agency register"),
+        STATUS_CODES["partial year"]:   ("Một phần năm (không đánh giá)", "Partial year (not judged)"),
+        STATUS_CODES["insufficient coverage"]: ("Chưa đủ số liệu", "Insufficient coverage"),
     }),
     "CL_REPORT_PERIOD_KIND": (("Loại kỳ báo cáo", "Kinds of report period"), {
         "year":    ("Báo cáo năm", "Annual report"),

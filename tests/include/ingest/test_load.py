@@ -136,6 +136,26 @@ def test_agency_register_loads_with_validity_and_resolves_names(settings, tmp_pa
     ]
 
 
+def test_agency_register_loads_the_successor_column(settings, tmp_path: Path) -> None:
+    # GIVEN a register on the current template, with "Đơn vị kế thừa": the Sở TT&TT merged into the
+    # Sở KH&CN (code written in lower case), and the Sở KH&CN itself, which goes on
+    header = [*REGISTER_HEADER, "Đơn vị kế thừa"]
+    rows = [
+        ["STTTT", "Sở Thông tin và Truyền thông", "49", "department", "annual", "1/1/2023", "28/02/2025", "skhcn"],
+        ["SKHCN", "Sở Khoa học và Công nghệ", "49", "department", "annual", "1/1/2023", "", ""],
+    ]
+    outcome = ingest_file(settings, "agencies", write_csv(tmp_path / "dm-2025.csv", header, rows),
+                          received_at=RECEIVED)
+
+    # THEN both load, the successor as a code, empty where none is named
+    assert (outcome.rows_loaded, outcome.rows_rejected) == (2, 0)
+    assert query(settings, "select agency_code, valid_to, successor_agency_code from raw.agency_register "
+                           "order by row_number") == [
+        ("STTTT", dt.date(2025, 2, 28), "SKHCN"),
+        ("SKHCN", None, None),
+    ]
+
+
 def test_portal_rows_load_with_timestamps_and_language_codes(settings, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "portal.csv", PORTAL_HEADER, [
         portal_row("a1", "1.200", "800"),

@@ -1,7 +1,8 @@
 """The static HTML report, built from real marts: the hand-made dataset of ``tests/dbt`` after ``dbt build``.
 
 In that dataset current Đà Nẵng (48, with legacy Quảng Nam) and Hà Nội (01) report for 2023-2025;
-the other 32 provinces have no data, so their cells are grey.
+the other 32 provinces sent no agency register: their cells are "no register", and the national
+values, made from two provinces of 34, are shown with that coverage and not judged.
 """
 
 from __future__ import annotations
@@ -109,16 +110,42 @@ def test_report_is_one_file_with_every_chart_and_province(report, warehouse: Set
 def test_report_numbers_come_from_the_marts(report) -> None:
     html = visible_text(report[0].read_text(encoding="utf-8"))
     indicators = html.split('<section id="indicators">', 1)[1]
-    # national spokesperson mechanism 2025: 3 / 4 agencies = 75 %, off track (see tests/dbt)
+    # national spokesperson mechanism 2025: 3 / 4 agencies = 75 % (see tests/dbt), with its coverage
+    # beside it: 2 provinces of 34 have data, 4 of the 4 agencies expected there reported; too few
+    # provinces for a status
     row = re.search(r"<tr><td>spokesperson_mechanism</td>.*?</tr>", indicators).group(0)
-    assert "<td class=num>75</td><td class=num>2025</td>" in row and "(off track)" in row
+    assert "<td class=num>75</td><td class=num>2025</td><td class=num>2/34 tỉnh · 4/4 đơn vị</td>" in row
+    assert "Chưa đủ số liệu (insufficient coverage)" in row and "(off track)" not in row
+    assert "Tỉ lệ giữa tổng tử số và tổng mẫu số của các tỉnh có số liệu" in row
     # nothing was sent for 2025: the latest national book count is 2024's, 3 + 2 + 5 + 2 + 4 = 16
     books = re.search(r"<tr><td>books_published</td>.*?</tr>", indicators).group(0)
-    assert "<td class=num>16</td><td class=num>2024</td>" in books and "(off track)" in books
+    assert "<td class=num>16</td><td class=num>2024</td><td class=num>2/34 tỉnh" in books
+    assert "(insufficient coverage)" in books
     heatmap = html.split('<section id="heatmap">', 1)[1].split("</section>", 1)[0]
     hanoi = re.search(r"<tr><th>Hà Nội \(01\)</th>.*?</tr>", heatmap).group(0)
     # Hà Nội held its first exhibition in 2025: 100 % of one province
     assert hanoi.count("<td") == 12 and 'title="achieved">100<' in hanoi
+    # the national row carries the coverage beside each value
+    national = re.search(r"<tr><th>Toàn quốc \(00\)</th>.*?</tr>", heatmap).group(0)
+    assert 'title="insufficient coverage">75<br><small>2/34 tỉnh · 4/4 đơn vị</small><' in national
+    # a province without a register says so, in every cell a province is held to
+    cao_bang = re.search(r"<tr><th>Cao Bằng \(04\)</th>.*?</tr>", heatmap).group(0)
+    assert cao_bang.count('title="no register"') == 10 and cao_bang.count('title="not applicable"') == 2
+    completeness = html.split('<section id="completeness">', 1)[1].split("</section>", 1)[0]
+    assert "Chưa có danh mục đơn vị (no register)" in re.search(r"<tr><td>Cao Bằng \(04\)</td>.*?</tr>",
+                                                                   completeness).group(0)
+
+
+def test_report_columns_have_short_vietnamese_names_and_the_full_name_on_hover(report) -> None:
+    html = visible_text(report[0].read_text(encoding="utf-8"))
+    heatmap = html.split('<section id="heatmap">', 1)[1].split("</section>", 1)[0]
+    header = re.search(r"<tr><th>Tỉnh, thành phố</th>(.*?)</tr>", heatmap).group(1)
+    columns = re.findall(r'<th title="([^"]+)">([^<]+)</th>', header)
+    assert len(columns) == 12
+    assert ("Cơ quan hành chính nhà nước thực hiện cơ chế phát ngôn và cung cấp thông tin định kỳ cho báo chí "
+            "về công tác quyền con người (spokesperson_mechanism)", "Cơ chế phát ngôn") in columns
+    assert all(len(short) < len(title) for title, short in columns)
+    assert {short for _, short in columns} >= {"Cơ chế phát ngôn", "Đầu sách", "Khuyến nghị UPR", "Xử lý tin giả"}
 
 
 def test_report_has_no_person_data(report) -> None:
@@ -194,3 +221,24 @@ def test_report_renders_in_headless_chromium(report, chromium, tmp_path: Path) -
     assert (0xEE, 0xEE, 0xEE) in colours
     assert (0x1A, 0x98, 0x50) in colours
     print(f"screenshot: {screenshot}")
+
+
+def test_demo_table_shows_the_national_coverage_and_the_provinces_without_a_register(warehouse: Settings) -> None:
+    from planwh.commands.demo import indicator_table
+
+    table = indicator_table(warehouse)
+    lines = table.splitlines()
+    assert lines[0].startswith("year 2025;")
+    header = lines[1].split()[2:]  # I1 ... I12
+    spokes = next(i for i, h in enumerate(header) if f"{h} = Cơ chế phát ngôn (spokesperson_mechanism)" in table)
+
+    def cells(prefix: str) -> list[str]:
+        # the province names here are two words: the values start at the fourth token
+        return next(line.split() for line in lines if line.lstrip().startswith(prefix))[3:]
+
+    # the national spokesperson value, 75 %, is not judged on 2 provinces of 34 (?), and says so
+    assert cells("00 ")[spokes] == "75?"
+    assert cells("độ phủ (coverage)")[spokes] == "2/34"
+    # a province without a register: "_" wherever it is held to the indicator, "-" for the
+    # national-only ones (books I1, UPR I12)
+    assert cells("04 ") == ["-" if h in ("I1", "I12") else "_" for h in header]

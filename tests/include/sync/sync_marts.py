@@ -122,6 +122,11 @@ class Marts:
                 "target_year": 2028, "baseline_year": 2023, "baseline_value": Decimal("1.50"),
                 "trajectory_value": Decimal("20.000"), "status": ("on track", "at risk", "no data")[n % 3],
                 "agencies_reported": n % 4, "agencies_expected": 4, "completeness_rate": Decimal(25 * (n % 4)),
+                "has_register": True,
+                # the national rows' rule and coverage: two provinces of 34
+                "national_rule": "sum_of_provinces" if indicator == "books_published" else "ratio_of_sums",
+                **({"provinces_reporting": 2, "provinces_with_register": 2, "provinces_total": 34,
+                    "coverage_rate": Decimal("5.88"), "min_coverage_percent": Decimal(80)} if area == "00" else {}),
             })
         for n, (indicator, area, year) in enumerate(
             (i, a, y) for i in INDICATORS[1:] for a in ("01", "49") for y in YEARS

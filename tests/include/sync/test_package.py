@@ -25,7 +25,7 @@ from planwh.sync import (
     source,
     sync_national,
 )
-from planwh.sync.contract import SHARED_TABLES
+from planwh.sync.contract import SCHEMA_VERSION, SHARED_TABLES
 
 
 def national_rows(url: str) -> dict[str, list[tuple]]:
@@ -66,7 +66,7 @@ def test_package_round_trip_gives_the_same_rows_as_a_direct_sync(
     # ... the package is SDMX-CSV files, their SDMX structure and SDMX-ML twins, and a manifest
     # with checksums and the schema version
     manifest = json.loads((exported.directory / "manifest.json").read_text("utf-8"))
-    assert manifest["schema_version"] == 2 and manifest["batch_id"] == exported.batch_id
+    assert manifest["schema_version"] == SCHEMA_VERSION and manifest["batch_id"] == exported.batch_id
     assert manifest["deployment_id"] == exported.deployment_id
     assert {f["path"] for f in manifest["files"]} == {f"{t.name}.csv" for t in SHARED_TABLES}
     assert {f["path"] for f in manifest["sdmx_ml"]} == {"structure.xml", *(f"{t.name}.xml" for t in SHARED_TABLES)}
@@ -82,7 +82,7 @@ def test_package_round_trip_gives_the_same_rows_as_a_direct_sync(
     assert list(records[0])[:7] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "INDICATOR", "REF_AREA", "TIME_PERIOD",
                                     "OBS_VALUE"]
     assert {(r["STRUCTURE"], r["STRUCTURE_ID"], r["ACTION"]) for r in records} == {
-        ("dataflow", "PLANWH:DF_INDICATOR_VALUES(2.0)", "I")
+        ("dataflow", f"PLANWH:DF_INDICATOR_VALUES({SCHEMA_VERSION}.0)", "I")
     }
     hanoi = next(r for r in records if (r["INDICATOR"], r["REF_AREA"], r["TIME_PERIOD"]) == (
         "books_published", "01", "2024"))
@@ -199,8 +199,8 @@ def test_a_damaged_or_foreign_package_is_refused_with_the_file_named(
     # a package of another schema version
     other = tmp_path / "other-version"
     shutil.copytree(exported.directory, other)
-    rewrite_manifest(other, lambda m: m.update(schema_version=1))
-    with pytest.raises(PackageError, match="schema version 1"):
+    rewrite_manifest(other, lambda m: m.update(schema_version=SCHEMA_VERSION + 1))
+    with pytest.raises(PackageError, match=f"schema version {SCHEMA_VERSION + 1}"):
         load_package(other, url=spare_national_url)
 
     # nothing was loaded by any of them

@@ -53,7 +53,9 @@ def test_first_sync_sends_every_row_and_a_second_sends_nothing(
         "indicator_values": 27, "indicator_values_legacy": 12, "submission_compliance": 12,
         "training_coverage": 12, "indicators": 4, "province_mapping": 5,
     }
-    assert national_db.execute("select version from national.schema_version").fetchall() == [(1,), (2,)]
+    assert national_db.execute("select version from national.schema_version").fetchall() == [
+        (m.version,) for m in national.MIGRATIONS
+    ]
     (batch_id, mode, status, inserted, updated, deleted, checksum), = ledger(national_db)
     assert (batch_id, mode, status, inserted, updated, deleted) == (first.batch_id, "delta", "acknowledged", 72, 0, 0)
     # the checksum is the sha256 of the sorted row hashes the national side holds
@@ -66,6 +68,12 @@ def test_first_sync_sends_every_row_and_a_second_sends_nothing(
     mart_row = marts.find("fct_indicator_progress", indicator_code="trained_hr_officials", province_code="01",
                           year=2024)
     assert hanoi[3] == mart_row["value"] and hanoi[15] == mart_row["status"]
+    # a national value travels with its rule and coverage
+    assert national_db.execute(
+        "select national_rule, provinces_reporting, provinces_with_register, provinces_total, coverage_rate, "
+        "min_coverage_percent from national.indicator_values where indicator_code = 'spokesperson_mechanism' "
+        "and province_code = '00' and year = 2024"
+    ).fetchone() == ("ratio_of_sums", 2, 2, 34, Decimal("5.88"), Decimal(80))
     deployment = warehouse.execute("select deployment_id::text from sync.deployment").fetchone()[0]
     assert national_db.execute("select distinct deployment_id::text from national.indicator_values").fetchall() == [
         (deployment,)

@@ -10,7 +10,8 @@ PROGRESS_DDL = """
 create schema if not exists marts;
 create table marts.fct_indicator_progress (
     indicator_code text not null, scope text not null, province_code text not null, year integer not null,
-    value numeric, status text not null, completeness_rate numeric
+    value numeric, status text not null, completeness_rate numeric,
+    coverage_rate numeric, provinces_reporting integer, provinces_total integer, min_coverage_percent numeric
 );
 """
 COMPLIANCE_DDL = """
@@ -21,20 +22,26 @@ create table marts.fct_submission_compliance (
 );
 """
 
+NO_COVERAGE = (None, None, None, 80)
 GOOD_PROGRESS = [
-    ("spokesperson_mechanism", "province", "48", 2024, 80, "on track", 90),
-    ("trained_hr_officials", "province", "48", 2024, 45.5, "at risk", 100),
-    ("books_published", "province", "48", 2024, 12, "not applicable", 50),
-    ("spokesperson_mechanism", "province", "91", 2024, None, "no data", 0),
-    ("spokesperson_mechanism", "national", "00", 2024, 72, "at risk", 81.5),
+    ("spokesperson_mechanism", "province", "48", 2024, 80, "on track", 90, *NO_COVERAGE),
+    ("trained_hr_officials", "province", "48", 2024, 45.5, "at risk", 100, *NO_COVERAGE),
+    ("books_published", "province", "48", 2024, 12, "not applicable", 50, *NO_COVERAGE),
+    ("spokesperson_mechanism", "province", "91", 2024, None, "no data", 0, *NO_COVERAGE),
+    ("spokesperson_mechanism", "province", "01", 2024, None, "no register", None, *NO_COVERAGE),
+    ("spokesperson_mechanism", "national", "00", 2024, 72, "at risk", 81.5, 88.2, 30, 34, 80),
+    ("trained_hr_officials", "national", "00", 2024, 40, "insufficient coverage", 75, 14.7, 5, 34, 80),
 ]
 BAD_PROGRESS = [
     # the same indicator, province and year twice
-    ("spokesperson_mechanism", "province", "48", 2024, 70, "on track", 90),
+    ("spokesperson_mechanism", "province", "48", 2024, 70, "on track", 90, *NO_COVERAGE),
     # a legacy province code, a negative value, an unknown status, completeness above 100
-    ("books_published", "province", "49", 2024, -1, "improving", 150),
+    ("books_published", "province", "49", 2024, -1, "improving", 150, *NO_COVERAGE),
     # a national row not coded 00, and a training coverage above 100 % (a warning)
-    ("trained_info_officials", "national", "01", 2024, 130, "achieved", 100),
+    ("trained_info_officials", "national", "01", 2024, 130, "achieved", 100, 100, 34, 34, 80),
+    # a national status judged on 5 provinces of 34, and a national value without its coverage
+    ("fake_news_handled", "national", "00", 2024, 91, "achieved", 60, 14.7, 5, 34, 80),
+    ("misinformation_share", "national", "00", 2024, 9, "achieved", 60, None, None, None, 80),
 ]
 GOOD_COMPLIANCE = [
     ("QNA_STTTT", "2024", "year", 2024, "48", True, True, True, 0, 2),
@@ -54,7 +61,7 @@ def _build(warehouse, progress, compliance=None):
     warehouse.conn.execute(PROGRESS_DDL)
     with warehouse.conn.cursor() as cur:
         cur.executemany(
-            "insert into marts.fct_indicator_progress values (%s, %s, %s, %s, %s, %s, %s)", progress
+            "insert into marts.fct_indicator_progress values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", progress
         )
         if compliance is not None:
             cur.execute(COMPLIANCE_DDL)
@@ -97,6 +104,8 @@ def test_bad_marts_fail_after_recording_every_result(settings, warehouse):
         "value_not_negative": "error",
         "status_known": "error",
         "completeness_is_a_percentage": "error",
+        "national_rows_carry_coverage": "error",
+        "national_status_needs_coverage": "error",
         "trained_within_headcount": "warning",
         "on_time_only_if_received": "error",
         "days_late_not_negative": "error",
@@ -105,7 +114,7 @@ def test_bad_marts_fail_after_recording_every_result(settings, warehouse):
     }
     message = str(failure.value)
     assert "\n  marts.fct_indicator_progress: fct_indicator_progress." in message
-    assert "status_known [expect_column_values_to_be_in_set] 1 of 8 rows unexpected" in message
+    assert "status_known [expect_column_values_to_be_in_set] 1 of 12 rows unexpected" in message
     assert "\n  marts.fct_submission_compliance: fct_submission_compliance." in message
     assert warehouse.run_count() == 2
 

@@ -58,6 +58,21 @@ CASES: list[tuple[str, str, dict, set[str], list[int] | str]] = [
         [1],
     ),
     (
+        "register successor itself",
+        "agencies",
+        {"rows": [agency(valid_to=date(2025, 2, 28), successor_agency_code="QNA_STTTT")]},
+        {"successor_not_itself"},
+        [1],
+    ),
+    (
+        # a warning: the row is published
+        "register successor of an open row",
+        "agencies",
+        {"rows": [agency(successor_agency_code="QNA_SKHCN")]},
+        {"successor_on_an_open_row"},
+        [],
+    ),
+    (
         "unknown measure",
         "submissions",
         {"rows": [submission("likes", 3), submission("books_published", 1)]},

@@ -118,6 +118,9 @@ final as (
         effective.valid_to as valid_to_as_sent,
         effective.effective_valid_to as valid_to,
 
+        -- succession: who takes over when this row ends
+        effective.successor_agency_code,
+
         -- lineage
         effective.original_name,
         effective.received_at

@@ -7,17 +7,29 @@
 --   legacy provinces: the province's own override when its plan has one, else as above.
 --   National-only indicators (books, UPR) have no provincial target: provinces contribute.
 -- Baseline: the value of the indicator's baseline year (2023), or of the first later year
--- with data when 2023 has none. Trajectory: the straight line from the baseline to the
--- target value in the target year (for a range, to its nearest bound).
--- Status:
---   no data        no value for the year (nothing reported, or a zero denominator);
---   not applicable a value but no target at this scope (a province's books count);
---   achieved       the value meets the target (operator and value, or inside the range);
---   on track       before the target year, the value is at least the trajectory (at most, for
---                  an upper-bound target such as misinformation < 10 %);
---   at risk        within 10 % of the trajectory (value >= 0.9 x trajectory; <= 1.1 x for
---                  upper bounds); in the target year itself, within 10 % of the target;
---   off track      further away.
+-- with data when 2023 has none; never a partial year. Trajectory: the straight line from the
+-- baseline to the target value in the target year (for a range, to its nearest bound).
+-- Period: a legacy province's row of the merger year covers 1 January to 30 June (the province
+-- ended then) and is a partial period; current provinces roll the legacy provinces' first half
+-- up with their own reports for the year, and national rows are current provinces summed, so
+-- theirs are whole years.
+-- Status, the first that applies:
+--   not applicable        a province row of a national-only indicator (books, UPR), value or not;
+--   no register           the province has no agency register for the year (nobody is known to
+--                         owe a report, so nothing can be judged or counted as missing);
+--   no data               no value for the year (nothing reported, or a zero denominator);
+--   partial year          a partial period: the value is shown but not judged against the
+--                         annual trajectory (the annual reports of the agencies that ended on 30
+--                         June are sent by their successors, under the current province);
+--   insufficient coverage a national row whose provinces with data are fewer than the
+--                         indicator's national rule requires (ref_national_rules);
+--   not applicable        a value but no target at this scope;
+--   achieved              the value meets the target (operator and value, or inside the range);
+--   on track              before the target year, the value is at least the trajectory (at most,
+--                         for an upper-bound target such as misinformation < 10 %);
+--   at risk               within 10 % of the trajectory (value >= 0.9 x trajectory; <= 1.1 x for
+--                         upper bounds); in the target year itself, within 10 % of the target;
+--   off track             further away.
 with
 
 grid as (
@@ -50,6 +62,13 @@ targets as (
 
 ),
 
+legacy_periods as (
+
+    select * from {{ ref('int_province_periods') }}
+    where province_period = 'legacy'
+
+),
+
 rows_with_targets as (
 
     select
@@ -61,11 +80,21 @@ rows_with_targets as (
         definitions.direction,
         definitions.baseline_year as planned_baseline_year,
         definitions.target_year as planned_target_year,
+        definitions.is_national_only,
+        definitions.national_rule,
+        definitions.min_coverage_percent,
         indicator_values.numerator,
         indicator_values.denominator,
         indicator_values.indicator_value,
+        completeness.has_register,
         completeness.agencies_reported,
         completeness.agencies_expected,
+        completeness.provinces_reporting,
+        completeness.provinces_with_register,
+        completeness.provinces_total,
+        completeness.coverage_rate,
+        greatest(make_date(grid.year, 1, 1), legacy_periods.valid_from) as period_start,
+        least(make_date(grid.year, 12, 31), legacy_periods.valid_to) as period_end,
         case
             when grid.series = 'legacy' and province_targets.indicator_code is not null then 'province'
             when grid.series = 'national' or definitions.target_scope_default = 'province' then 'national'
@@ -85,6 +114,10 @@ rows_with_targets as (
             and grid.series = completeness.series
             and grid.province_code = completeness.province_code
             and grid.year = completeness.year
+    left join legacy_periods
+        on
+            grid.province_code = legacy_periods.province_code
+            and grid.series = 'legacy'
     left join targets as province_targets
         on
             grid.indicator_code = province_targets.indicator_code
@@ -99,6 +132,8 @@ targeted as (
 
     select
         rows_with_targets.*,
+        rows_with_targets.period_start > make_date(rows_with_targets.year, 1, 1)
+        or rows_with_targets.period_end < make_date(rows_with_targets.year, 12, 31) as is_partial_period,
         targets.target_operator,
         targets.target_value,
         targets.target_value_high,
@@ -127,7 +162,7 @@ baselines as (
             order by year
         ) as baseline_rank
     from targeted
-    where indicator_value is not null and year >= planned_baseline_year
+    where indicator_value is not null and year >= planned_baseline_year and not is_partial_period
 
 ),
 
@@ -206,7 +241,11 @@ final as (
         baseline_value,
         trajectory_value,
         case
+            when series <> 'national' and is_national_only then 'not applicable'
+            when not has_register then 'no register'
             when indicator_value is null then 'no data'
+            when is_partial_period then 'partial year'
+            when series = 'national' and coalesce(coverage_rate, 0) < min_coverage_percent then 'insufficient coverage'
             when target_operator is null then 'not applicable'
             when is_target_met then 'achieved'
             when
@@ -222,9 +261,22 @@ final as (
                 then 'at risk'
             else 'off track'
         end as status,
+        -- period
+        period_start,
+        period_end,
+        is_partial_period,
+        -- completeness
+        has_register,
         agencies_reported,
         agencies_expected,
-        trim_scale(100.0 * agencies_reported / nullif(agencies_expected, 0)) as completeness_rate
+        trim_scale(100.0 * agencies_reported / nullif(agencies_expected, 0)) as completeness_rate,
+        -- national coverage
+        national_rule,
+        provinces_reporting,
+        provinces_with_register,
+        provinces_total,
+        coverage_rate,
+        min_coverage_percent
     from compared
 
 )

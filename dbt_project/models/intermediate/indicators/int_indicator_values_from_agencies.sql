@@ -1,7 +1,9 @@
 -- Shares of agencies (agency_share, the spokesperson mechanism): of the state administrative
 -- agencies a province expects a report from that year (int_agency_years_in_scope), those whose
 -- figure for the year is 1. An agency in scope that did not report counts as not running the
--- mechanism; the year has data when at least one agency in scope reported the flag.
+-- mechanism; the year has data when at least one agency in scope reported the flag. National
+-- rows are a ratio of sums over the current provinces with data (ref_national_rules:
+-- ratio_of_sums): the agencies of a province where nobody reported are in neither sum.
 with
 
 grid as (
@@ -102,7 +104,7 @@ counted as (
         sum(agencies_in_scope) as agencies_in_scope,
         sum(agencies_reporting) as agencies_reporting
     from provinces
-    where series = 'current'
+    where series = 'current' and agencies_reporting > 0
     group by indicator_code, year
 
 ),

@@ -4,7 +4,9 @@
 -- the lowest status of the recommendations, a recommendation never reported counting as the
 -- scale's minimum, so the value reaches the scale's maximum (completed) only when all have.
 -- The numerator counts completed recommendations, the denominator all of them. A year has
--- data when a status was reported for it. Province rows carry no value.
+-- data when a status was reported for it. Province rows carry no value (a national indicator);
+-- their has_data says whether an agency of the province reported a recommendation's status for
+-- the year, which is what the national row's coverage counts.
 with
 
 grid as (
@@ -110,6 +112,45 @@ national as (
 
 ),
 
+-- the provinces whose agencies reported a recommendation's status for the year
+recommendation_lines as (
+
+    select
+        scales.indicator_code,
+        latest.current_province_code,
+        latest.legacy_province_code,
+        latest.period_year as year
+    from latest
+    inner join scales
+        on latest.measure_code = scales.measure_code
+    inner join recommendations
+        on latest.task_code = recommendations.task_code
+    where latest.is_used_for_year
+
+),
+
+province_reports as (
+
+    select distinct
+        indicator_code,
+        'current' as series,
+        current_province_code as province_code,
+        year
+    from recommendation_lines
+    where current_province_code is not null
+
+    union
+
+    select distinct
+        indicator_code,
+        'legacy' as series,
+        legacy_province_code as province_code,
+        year
+    from recommendation_lines
+    where legacy_province_code is not null
+
+),
+
 final as (
 
     select
@@ -120,13 +161,19 @@ final as (
         case when national.has_data then national.completed end::numeric as numerator,
         case when national.has_data then national.recommendations end::numeric as denominator,
         trim_scale(case when national.has_data then national.lowest_status end) as indicator_value,
-        coalesce(national.has_data, false) as has_data
+        coalesce(national.has_data, province_reports.year is not null) as has_data
     from grid
     left join national
         on
             grid.indicator_code = national.indicator_code
             and grid.year = national.year
             and grid.series = 'national'
+    left join province_reports
+        on
+            grid.indicator_code = province_reports.indicator_code
+            and grid.series = province_reports.series
+            and grid.province_code = province_reports.province_code
+            and grid.year = province_reports.year
 
 )
 

@@ -42,10 +42,11 @@ final as (
         agencies.current_province_code,
         province_periods.current_province_name,
 
-        -- validity
+        -- validity and succession
         agencies.valid_from,
         agencies.valid_to,
         agencies.valid_to_as_sent,
+        agencies.successor_agency_code,
         row_number() over (
             partition by agencies.agency_code
             order by agencies.valid_from desc

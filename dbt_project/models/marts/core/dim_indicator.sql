@@ -12,6 +12,12 @@ definitions as (
 
 ),
 
+national_rules as (
+
+    select * from {{ ref('ref_national_rules') }}
+
+),
+
 final as (
 
     select
@@ -20,6 +26,7 @@ final as (
 
         -- names
         indicators.name_vi,
+        indicators.short_name_vi,
         indicators.name_en,
 
         -- computation
@@ -42,6 +49,16 @@ final as (
             else indicators.target_operator || ' ' || trim_scale(indicators.target_value)::text
         end || case when indicators.unit = 'percent' then ' %' else '' end as target_label,
         indicators.target_scope_default,
+        definitions.is_national_only,
+
+        -- national value
+        definitions.national_rule,
+        national_rules.label_vi as national_rule_label_vi,
+        national_rules.label_en as national_rule_label_en,
+        national_rules.description as national_rule_description,
+        national_rules.min_coverage_percent,
+
+        -- years and source
         indicators.baseline_year,
         indicators.target_year,
         indicators.source_reference
@@ -49,6 +66,8 @@ final as (
     from indicators
     inner join definitions
         on indicators.indicator_code = definitions.indicator_code
+    left join national_rules
+        on definitions.national_rule = national_rules.national_rule
 
 )
 

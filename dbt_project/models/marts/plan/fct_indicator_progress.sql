@@ -45,10 +45,24 @@ final as (
         progress.trajectory_value,
         progress.status,
 
-        -- completeness
+        -- completeness (a province without a register has none)
+        progress.has_register,
         progress.agencies_reported,
         progress.agencies_expected,
-        progress.completeness_rate
+        progress.completeness_rate,
+
+        -- national coverage (national rows)
+        progress.national_rule,
+        progress.provinces_reporting,
+        progress.provinces_with_register,
+        progress.provinces_total,
+        progress.coverage_rate,
+        progress.min_coverage_percent,
+
+        -- period
+        progress.period_start,
+        progress.period_end,
+        progress.is_partial_period
 
     from progress
     left join province_periods

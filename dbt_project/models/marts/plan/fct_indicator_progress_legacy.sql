@@ -45,10 +45,16 @@ final as (
         progress.trajectory_value,
         progress.status,
 
-        -- completeness
+        -- completeness (a province without a register has none)
+        progress.has_register,
         progress.agencies_reported,
         progress.agencies_expected,
-        progress.completeness_rate
+        progress.completeness_rate,
+
+        -- period (the merger year ends on 30 June)
+        progress.period_start,
+        progress.period_end,
+        progress.is_partial_period
 
     from progress
     inner join province_periods

@@ -1,11 +1,12 @@
--- Status of the plan's tasks per reporting agency and year. An agency's status for a task and
--- year is its latest task_status line of the year (int_submissions_latest: the latest period,
--- so a quarterly reporter's last quarter). The rows are the agencies expected to report that
--- year (register, int_agency_years_in_scope) whose kind leads the task (ref_plan_tasks
--- lead_agency_kinds), with `not reported` when they sent nothing, plus every other agency that
--- reported a status for a plan task (a partner unit, or an agency out of scope that year), with
--- is_lead_by_kind saying whether its kind leads the task. Years run from the scheme's start to
--- the year the warehouse has data for (int_reporting_periods), within each task's own years.
+-- Status of the plan's tasks per agency and year. Rows are the agencies that hold a task's
+-- duty that year (int_task_duties: the units the annex names, resolved to the register and
+-- handed down to successors), leads and partners, plus any other agency that reported a status
+-- for a plan task (duty_role `none`, placed by its register row on the period's last day). Only
+-- a lead expected to report owes a status: `not reported` when it sent none; a partner, or an
+-- agency the register marks `none`, is `not owed` when it sent none. An agency's status for a
+-- task and year is its latest task_status line of the year (int_submissions_latest: the latest
+-- period, so a quarterly reporter's last quarter). Years run from the scheme's start to the year
+-- the warehouse has data for (int_reporting_periods), within each task's own years.
 with
 
 tasks as (
@@ -14,10 +15,9 @@ tasks as (
 
 ),
 
-agencies_in_scope as (
+duties as (
 
-    select * from {{ ref('int_agency_years_in_scope') }}
-    where series = 'current' and is_expected_to_report
+    select * from {{ ref('int_task_duties') }}
 
 ),
 
@@ -30,50 +30,6 @@ agencies as (
 latest as (
 
     select * from {{ ref('int_submissions_latest') }}
-
-),
-
-reporting_years as (
-
-    select distinct year from {{ ref('int_reporting_periods') }}
-
-),
-
-task_lead_kinds as (
-
-    select
-        tasks.task_code,
-        trim(lead_kind.agency_kind) as agency_kind
-    from tasks
-    cross join lateral unnest(string_to_array(tasks.lead_agency_kinds, ';')) as lead_kind (agency_kind)
-
-),
-
-task_years as (
-
-    select
-        tasks.task_code,
-        reporting_years.year
-    from tasks
-    inner join reporting_years
-        on reporting_years.year between tasks.start_year and tasks.end_year
-
-),
-
-expected as (
-
-    select
-        task_years.task_code,
-        agencies_in_scope.agency_code,
-        task_years.year,
-        agencies_in_scope.agency_version_key
-    from task_years
-    inner join agencies_in_scope
-        on task_years.year = agencies_in_scope.year
-    inner join task_lead_kinds
-        on
-            task_years.task_code = task_lead_kinds.task_code
-            and agencies_in_scope.agency_kind = task_lead_kinds.agency_kind
 
 ),
 
@@ -98,8 +54,8 @@ statuses as (
 
 ),
 
--- an agency reporting outside the scope of the year is placed by its register row on the
--- period's last day
+-- an agency reporting a task it holds no duty in is placed by its register row on the period's
+-- last day
 reported_agencies as (
 
     select
@@ -130,16 +86,20 @@ matched_reporters as (
 rows_wanted as (
 
     select
-        coalesce(expected.task_code, matched_reporters.task_code) as task_code,
-        coalesce(expected.agency_code, matched_reporters.agency_code) as agency_code,
-        coalesce(expected.year, matched_reporters.year) as year,
-        coalesce(expected.agency_version_key, matched_reporters.agency_version_key) as agency_version_key
-    from expected
+        coalesce(duties.task_code, matched_reporters.task_code) as task_code,
+        coalesce(duties.agency_code, matched_reporters.agency_code) as agency_code,
+        coalesce(duties.year, matched_reporters.year) as year,
+        coalesce(duties.agency_version_key, matched_reporters.agency_version_key) as agency_version_key,
+        coalesce(duties.duty_role, 'none') as duty_role,
+        duties.duty_units,
+        duties.inherited_from_agency_codes,
+        coalesce(duties.duty_role = 'lead' and duties.is_expected_to_report, false) as is_status_owed
+    from duties
     full outer join matched_reporters
         on
-            expected.task_code = matched_reporters.task_code
-            and expected.agency_code = matched_reporters.agency_code
-            and expected.year = matched_reporters.year
+            duties.task_code = matched_reporters.task_code
+            and duties.agency_code = matched_reporters.agency_code
+            and duties.year = matched_reporters.year
 
 ),
 
@@ -154,6 +114,7 @@ final as (
 
         -- task
         tasks.group_code as task_group_code,
+        tasks.title_vi as task_title_vi,
         tasks.title_en as task_title_en,
         tasks.reporting_frequency as task_reporting_frequency,
 
@@ -166,12 +127,18 @@ final as (
             when agencies.agency_version_key is not null then agencies.legacy_province_code
             else statuses.legacy_province_code
         end as legacy_province_code,
-        task_lead_kinds.agency_kind is not null as is_lead_by_kind,
+
+        -- duty
+        rows_wanted.duty_role,
+        rows_wanted.duty_units,
+        rows_wanted.inherited_from_agency_codes,
+        rows_wanted.is_status_owed,
 
         -- status
         statuses.status_value::integer as status_value,
         case
-            when statuses.status_value is null then 'not reported'
+            when statuses.status_value is null and rows_wanted.is_status_owed then 'not reported'
+            when statuses.status_value is null then 'not owed'
             when statuses.status_value = 0 then 'not started'
             when statuses.status_value = 1 then 'in progress'
             when statuses.status_value = 2 then 'completed'
@@ -185,10 +152,6 @@ final as (
         on rows_wanted.task_code = tasks.task_code
     left join agencies
         on rows_wanted.agency_version_key = agencies.agency_version_key
-    left join task_lead_kinds
-        on
-            rows_wanted.task_code = task_lead_kinds.task_code
-            and agencies.agency_kind = task_lead_kinds.agency_kind
     left join statuses
         on
             rows_wanted.task_code = statuses.task_code

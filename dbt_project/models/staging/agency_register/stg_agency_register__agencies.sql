@@ -22,7 +22,10 @@ final as (
 
         -- validity
         valid_from,
-        valid_to
+        valid_to,
+
+        -- succession
+        successor_agency_code
 
     from source
 
