@@ -364,20 +364,29 @@ def _ingest_one(
     expected_stat_date: date | None,
     on_rows: Callable[[int], None] | None,
     sheet: str | None = None,
+    archived: ledger.ArchivedFile | None = None,
+    reception_id: int | None = None,
+    size_bytes: int | None = None,
 ) -> FileOutcome:
+    """Ingest one file (see the module doc). ``archived``: the bytes are already in the archive
+    (a reception: read from there, not copied again); ``reception_id``: the reception it loads;
+    ``size_bytes``: the size a reception recorded, for a file over the limit that is not read."""
     if not conn.autocommit:
         raise ValueError("ingestion needs an autocommit connection: each step commits on its own")
     name = original_name if original_name is not None else path.name
     shown_name = ledger.printable_name(name)
     outcome = FileOutcome(source=source, path=path, original_name=shown_name, status="received")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IngestError(f"{path}: {exc.strerror}") from exc
+    size = size_bytes
+    if size is None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise IngestError(f"{path}: {exc.strerror}") from exc
 
-    if size > settings.max_file_bytes:
+    if size > settings.max_file_bytes and archived is None:
         file_id = ledger.register_arrival(conn, source=source, original_name=name, size_bytes=size,
-                                          received_at=received_at, sha256=None, archive_path=None)
+                                          received_at=received_at, sha256=None, archive_path=None,
+                                          reception_id=reception_id)
         limit_mb = settings.max_file_bytes / (1024 * 1024)
         reason = f"{shown_name} is {size / (1024 * 1024):.1f} MiB, over the limit of {limit_mb:g} MiB; split it"
         try:
@@ -390,9 +399,11 @@ def _ingest_one(
         _finish(conn, settings, outcome)
         return outcome
 
-    archived = ledger.archive_file(settings.archive_dir, source, path, name)
+    if archived is None:
+        archived = ledger.archive_file(settings.archive_dir, source, path, name)
     file_id = ledger.register_arrival(conn, source=source, original_name=name, size_bytes=archived.size_bytes,
-                                      received_at=received_at, sha256=archived.sha256, archive_path=archived.path)
+                                      received_at=received_at, sha256=archived.sha256, archive_path=archived.path,
+                                      reception_id=reception_id)
     outcome.file_id, outcome.sha256 = file_id, archived.sha256
     name_problem = ledger.file_name_problem(name)
 
@@ -601,14 +612,13 @@ def _seen(conn: psycopg.Connection, source: str, path: Path) -> bool:
         return ledger.processed_before(conn, source, sha, -1) is not None
 
 
-def ingest_landing(settings: Settings, source: str, *, progress: bool = False) -> list[FileOutcome]:
-    """Ingest what is in ``<landing>/<source>/`` that was not processed before (the DAGs' rule);
-    a file is received at its modification time."""
-    folder = settings.landing_dir / source
-    if not folder.is_dir():
-        log.info("landing folder %s does not exist: nothing to ingest", folder)
-        return []
-    return ingest_paths(settings, source, [folder], progress=progress, received_from_mtime=True, skip_seen=True)
+def ingest_landing(settings: Settings, source: str) -> list[FileOutcome]:
+    """Sweep ``<landing>/<source>/`` and load every registered file no run has taken yet, outside
+    any data interval (``planwh.ingest.reception``: the DAGs take files by interval instead)."""
+    from planwh.ingest.reception import receive
+
+    _check_source(source)
+    return receive(settings, source, None, None).outcomes
 
 
 def summarise(outcomes: Iterable[FileOutcome]) -> dict[str, int]:
