@@ -536,6 +536,19 @@ def take(
     return [Reception(*r) for r in rows]
 
 
+def take_one(
+    conn: psycopg.Connection, reception_id: int, start: datetime | None, end: datetime | None, *, now: datetime
+) -> None:
+    """Claim one reception for ``[start, end)`` if no run has taken it (an API pull takes its day
+    into the run that pulled it)."""
+    with conn.transaction():
+        conn.execute(
+            "update landing.receptions set taken_from = %s, taken_until = %s, taken_at = %s "
+            "where reception_id = %s and taken_at is null",
+            (start, end, now, reception_id),
+        )
+
+
 def is_loaded(conn: psycopg.Connection, reception_id: int) -> bool:
     with conn.transaction():
         return conn.execute(

@@ -158,14 +158,15 @@ def test_incremental_pulls_resume_after_the_cursor(settings, fake_portal: FakePo
         fake_portal.rows_for(day, 2)
     api = PortalApi(PORTAL, fake_portal.url, TOKEN, backoff=0.01)
 
-    first = pull_portal_incremental(settings, api, date(2024, 11, 28), first_day=date(2024, 11, 27),
+    first = pull_portal_incremental(settings, api, date(2024, 11, 28), since=date(2024, 11, 27),
                                     received_at=RECEIVED)
     second = pull_portal_incremental(settings, api, date(2024, 11, 30), received_at=RECEIVED)
     third = pull_portal_incremental(settings, api, date(2024, 11, 30), received_at=RECEIVED)
 
-    assert [o.status for o in first] == ["loaded", "loaded"]
-    assert [o.status for o in second] == ["loaded"]  # 29th had no rows, 30th loaded
-    assert third == []
+    assert [o.status for o in first.outcomes] == ["loaded", "loaded"]
+    assert [o.status for o in second.outcomes] == ["loaded"]  # 29th had no rows, 30th loaded
+    assert (second.days, second.unchanged) == ([date(2024, 11, 29), date(2024, 11, 30)], 1)
+    assert third.days == [] and third.outcomes == []
     assert query(settings, "select portal, last_day from landing.portal_api_cursor") == [(PORTAL, date(2024, 11, 30))]
     pulled_days = sorted({parse_qs(urlsplit(p).query)["date"][0] for p, _ in fake_portal.requests})
     assert pulled_days == ["2024-11-27", "2024-11-28", "2024-11-29", "2024-11-30"]
@@ -177,10 +178,10 @@ def test_a_rejected_day_stops_the_cursor_so_the_next_run_retries_it(settings, fa
     fake_portal.rows_for("2024-11-29", 1)
     api = PortalApi(PORTAL, fake_portal.url, TOKEN)
 
-    outcomes = pull_portal_incremental(settings, api, date(2024, 11, 29), first_day=date(2024, 11, 28),
-                                       received_at=RECEIVED)
+    report = pull_portal_incremental(settings, api, date(2024, 11, 29), since=date(2024, 11, 28),
+                                     received_at=RECEIVED)
 
-    assert [o.status for o in outcomes] == ["rejected"]
+    assert [o.status for o in report.outcomes] == ["rejected"] and report.stopped_at == date(2024, 11, 28)
     assert scalar(settings, "select count(*) from landing.portal_api_cursor") == 0
 
 
