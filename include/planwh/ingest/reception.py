@@ -16,13 +16,15 @@ each entry:
 **When a file was received.** ``first_seen_at`` is the clock of the sweep that first saw the
 file's current content (:func:`reception_clock`, the real time; tests pass their own). The
 ledger proves the file arrived after the previous sweep of its folder (which did not see it) and
-no later than that moment; its ``received_at`` (what versions and the marts read as the arrival)
-is the file's modification time when that lies in this window, else the nearer end of the window:
-``cp -p``, ``rsync -a``, ``scp -p``, unzip and most SFTP servers keep a file's old time, and a
-sender's clock may be ahead. A folder never swept has no lower bound, so the first sweep of a
-landing folder with history (a first deployment, the demo) takes the history over at the files'
-own times; ``history=True`` does that for files added later (a folder restored from a backup).
-The modification time never decides *whether* a file is loaded, nor which run loads it.
+no later than that moment; its ``received_at`` (what versions, timeliness and the "future date"
+checks read as the arrival) is the file's modification time when that lies in this window, else
+``first_seen_at``: ``cp -p``, ``rsync -a``, ``scp -p``, unzip and most SFTP servers keep a file's
+old time, and a sender's clock may be ahead. (Not the window's start: a copied file's rows may be
+dated after it, and would be rejected as from the future.) A folder never swept has no lower
+bound, so the first sweep of a landing folder with history (a first deployment, the demo) takes
+the history over at the files' own times; ``history=True`` does that for files added later (a
+folder restored from a backup). The modification time never decides *whether* a file is loaded,
+nor which run loads it.
 
 **Which run loads it.** A run of the data interval ``[start, end)`` *takes* receptions (an atomic
 claim: a file is taken by one interval only), then loads what it took and is not loaded yet:
@@ -335,9 +337,10 @@ def _placed(
     conn: psycopg.Connection, source: str, modified_at: datetime, seen_at: datetime, *, history: bool
 ) -> datetime:
     """The arrival time inside the window the ledger proves (see the module doc)."""
-    latest = min(modified_at, seen_at)
     earliest = None if history else _previous_sweep(conn, source, seen_at)
-    return latest if earliest is None else max(earliest, latest)
+    if modified_at <= seen_at and (earliest is None or modified_at > earliest):
+        return modified_at
+    return seen_at
 
 
 def _fetch_reception(conn: psycopg.Connection, where: str, params: Sequence[object]) -> Reception | None:

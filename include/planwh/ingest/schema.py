@@ -278,7 +278,7 @@ comment on table landing.receptions is
     'and the data interval that took it. Loaded when a landing.files row of it is no longer received.';
 comment on column landing.receptions.received_at is
     'The arrival as the ledger places it: the file''s modification time when that lies after the previous sweep '
-    'of its folder and no later than the sweep that first saw it, else the nearer end of that window.';
+    'of its folder and no later than the sweep that first saw it (first_seen_at), else first_seen_at.';
 comment on column landing.receptions.first_seen_at is
     'The clock of the sweep (or API pull) that first saw the file''s current content.';
 comment on table landing.observations is
