@@ -556,18 +556,14 @@ def ingest_paths(
     *,
     received_at: datetime | None = None,
     received_from_mtime: bool = False,
-    skip_seen: bool = False,
 ) -> list[FileOutcome]:
     """Ingest every file named or found under the folders named, in name order.
 
     Each file is received "now", or at ``received_at``, or with ``received_from_mtime`` at its
     modification time (never later than now): in a landing folder that is when the file was put
     there, which keeps the order of corrected versions right when a backlog is loaded at once.
-
-    ``skip_seen`` leaves out, without a ledger row, files whose bytes were already processed:
-    the daily landing-folder scan of the DAGs uses it so that the ledger does not gain a
-    ``duplicate`` row per file per day. A person running ``planwh ingest`` gets the duplicate
-    recorded.
+    Files already received (same bytes) are recorded as duplicates. (The DAGs do not come
+    through here: they load what the reception ledger gives them, ``planwh.ingest.reception``.)
     """
     from tqdm import tqdm
 
@@ -581,8 +577,6 @@ def ingest_paths(
         bar = tqdm(files, desc=f"ingest {source}", unit="file", disable=True if not progress or len(files) < 2 else None,
                    leave=False)
         for path in bar:
-            if skip_seen and _seen(conn, source, path):
-                continue
             rows_bar = None
             if progress and path.stat().st_size > 5 * 1024 * 1024:
                 rows_bar = tqdm(desc=path.name, unit=" rows", leave=False, disable=None)
@@ -601,15 +595,6 @@ def ingest_paths(
 
 def _mtime(path: Path) -> datetime:
     return min(datetime.fromtimestamp(path.stat().st_mtime, UTC), _now())
-
-
-def _seen(conn: psycopg.Connection, source: str, path: Path) -> bool:
-    try:
-        sha = ledger.sha256_of(path)
-    except OSError:
-        return False
-    with conn.transaction():
-        return ledger.processed_before(conn, source, sha, -1) is not None
 
 
 def ingest_landing(settings: Settings, source: str) -> list[FileOutcome]:
