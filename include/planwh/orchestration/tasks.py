@@ -86,10 +86,11 @@ class Interval:
         """The interval a DAG run works on.
 
         A scheduled or backfilled run starts its data interval at its logical date: that interval.
-        A manual run does not: Airflow gives it the last complete interval before the moment it
-        was triggered (``airflow dags trigger -l 2025-12-29`` on the 30th got the 28th), so it
-        works on the Viet Nam day of its logical date instead, or, triggered without one, on the
-        day it was triggered. (A backfill that re-runs a manual run keeps its logical date.)
+        A manual run does not: Airflow infers its data interval as the last complete one before a
+        moment (``airflow dags trigger -l 2025-12-29``: the moment of the trigger, so yesterday's;
+        the REST API and ``dag.test()``: the logical date, so the 28th), so it works on the Viet Nam
+        day of its logical date instead, or, triggered without one, on the day it was triggered.
+        (A backfill that re-runs a manual run keeps its logical date.)
         """
         if logical_date is not None and logical_date != data_interval_start:
             return cls.for_day(logical_date.astimezone(VIETNAM_TZ).date())
@@ -98,9 +99,6 @@ class Interval:
         if run_after is not None:
             return cls.for_day(run_after.astimezone(VIETNAM_TZ).date())
         raise IntervalError("this task needs a data interval; trigger it with a logical date")
-
-    def contains(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
 
     def days(self) -> list[date]:
         """The Viet Nam days whose midnight lies in the interval (a portal day is a Viet Nam day)."""

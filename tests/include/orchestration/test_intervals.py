@@ -186,9 +186,10 @@ def test_a_backfill_loads_what_the_ledger_received_each_day_and_a_late_correctio
 def test_a_manual_run_judges_the_day_of_its_logical_date() -> None:
     day = date(2025, 12, 29)
     logical = at(day)
-    # `airflow dags trigger -l 2025-12-29` run on 30 December: Airflow infers the interval before "now"
+    # through the REST API or dag.test(), Airflow infers the interval that ends at the logical date ...
     assert Interval.for_run(at(date(2025, 12, 29)) - timedelta(days=1), at(date(2025, 12, 29)), logical) == (
         Interval.for_day(day))
+    # ... through `airflow dags trigger -l 2025-12-29` on 5 January, the one that ends before the trigger
     assert Interval.for_run(at(date(2026, 1, 4)), at(date(2026, 1, 5)), logical) == Interval.for_day(day)
     # a scheduled or backfilled run: its data interval, whose start is its logical date
     assert Interval.for_run(logical, logical + timedelta(days=1), logical) == Interval.for_day(day)
