@@ -389,6 +389,22 @@ def _register(
              received_at or _placed(conn, source, found.modified_at, seen_at, history=history)),
         ).fetchone()
         reception = Reception(*row)
+        if sha is not None:
+            # These bytes, under this name, were loaded before the ledger registered them (`planwh
+            # ingest` of a landing file, a warehouse older than the reception ledger): that arrival
+            # is this reception's load, not a reason to load it again.
+            conn.execute(
+                """
+                update landing.files set reception_id = %s
+                where file_id = (
+                    select file_id from landing.files
+                    where source = %s and sha256 = %s and original_name = %s and reception_id is null
+                        and status <> 'received'
+                    order by file_id limit 1
+                )
+                """,
+                (reception.reception_id, source, sha, ledger.printable_name(found.name)),
+            )
         _observe(conn, source, found, REGISTERED, now=now, known=known, content_seen_at=seen_at,
                  reception_id=reception.reception_id)
     return reception, True

@@ -169,3 +169,23 @@ def test_reception_time_is_the_modification_time_only_inside_the_window_the_ledg
     # a sweep with nothing new registers nothing
     assert sweep(settings, "portal", now=NOW + timedelta(days=2)).registered == []
     assert len(receptions(settings)) == 4
+
+
+def test_a_landing_file_loaded_before_the_ledger_registered_it_is_not_loaded_again(settings: Settings) -> None:
+    # GIVEN an export an operator loaded by hand from the landing folder (`planwh ingest`), or that a
+    # warehouse older than the reception ledger loaded
+    from planwh.ingest.load import ingest_paths
+
+    path = export(settings, "2024-11-30.csv", mtime=NOW - timedelta(hours=3))
+    (by_hand,) = ingest_paths(settings, "portal", [path], progress=False, received_from_mtime=True)
+
+    # WHEN the daily run sweeps and takes what no run has taken
+    done = receive(settings, "portal", None, None, now=NOW)
+
+    # THEN the file is registered and counted as loaded by that arrival: no second ledger row
+    assert by_hand.status == "loaded" and done.outcomes == [] and len(done.taken) == 1
+    with psycopg.connect(settings.warehouse_url) as conn:
+        assert conn.execute("select file_id, reception_id is not null from landing.files").fetchall() == [
+            (by_hand.file_id, True)]
+    statuses, _ = landing_status(settings, ["portal"], now=NOW)
+    assert (statuses[0].registered, statuses[0].loaded, statuses[0].pending) == (1, 1, [])
