@@ -42,7 +42,8 @@ Within a run files load in order of ``received_at``, then modification time, the
 correction loads after the file it corrects. A reception is loaded once an arrival of it in
 ``landing.files`` (``reception_id``) is no longer ``received``: loaded, rejected (a zero-byte
 file: ``empty_file``; over the size limit: ``file_too_large``) or ``duplicate`` (bytes already
-received under another name).
+received under another name). A landing file whose bytes and name were loaded before it was
+registered (``planwh ingest``, a warehouse older than this ledger) counts as loaded by that arrival.
 """
 
 from __future__ import annotations
