@@ -447,8 +447,9 @@ def sweep(
             if temporary_name(item.name):
                 waiting = ("temporary_name", "a temporary name: the file is still being copied or downloaded")
             elif not same and time.time_ns() - item.modified_ns < quiet_ns:
+                what = "not seen before" if seen is None else "changed since the previous sweep"
                 waiting = ("being_written", f"written to less than {settings.landing_quiet_seconds} s ago and "
-                           "not seen before: taken once it is unchanged at the next sweep")
+                           f"{what}: taken once a sweep finds it unchanged")
             if waiting is None:
                 try:
                     reception, new = _register(db, settings, source, item, now=now, seen_at=seen_at, known=seen,
