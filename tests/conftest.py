@@ -97,3 +97,50 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     monkeypatch.delenv("PLANWH_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("PLANWH_NATIONAL_URL", raising=False)
     monkeypatch.delenv("PLANWH_PSEUDONYM_KEY", raising=False)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class HeadlessChromium:
+    """Debian's Chromium, headless, with a fresh profile and no background traffic.
+
+    ``offline=True`` also makes every host name unresolvable, so a page that still needs the
+    network shows what a user without one sees.
+    """
+
+    def __init__(self, profile: Path) -> None:
+        self.profile = profile
+
+    def run(self, url: str, *args: str, offline: bool = False, timeout: float = 120) -> str:
+        import subprocess
+        import tempfile
+
+        profile = tempfile.mkdtemp(dir=self.profile)
+        command = [
+            str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", *args,
+        ]
+        if offline:
+            command.append("--host-resolver-rules=MAP * ~NOTFOUND")
+        result = subprocess.run([*command, url], capture_output=True, text=True, timeout=timeout, check=False)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    def screenshot(self, url: str, path: Path, size: tuple[int, int], *, offline: bool = False) -> Path:
+        self.run(url, f"--screenshot={path}", f"--window-size={size[0]},{size[1]}",
+                 "--virtual-time-budget=5000", offline=offline)
+        return path
+
+    def dom(self, url: str, *, offline: bool = False) -> str:
+        """The page's DOM once its scripts have run."""
+        return self.run(url, "--dump-dom", "--virtual-time-budget=5000", offline=offline)
+
+
+@pytest.fixture
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> HeadlessChromium:
+    """Headless Chromium; a missing browser fails the test (`.ci/run` installs it), never skips it."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium chromium-driver` (.ci/run does it)")
+    return HeadlessChromium(tmp_path_factory.mktemp("chromium-profile"))

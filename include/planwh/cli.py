@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "planwh.commands.landing",
     "planwh.commands.airflow_local",
     "planwh.commands.demo",
+    "planwh.commands.bi",
 ]
 
 

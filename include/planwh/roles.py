@@ -135,7 +135,8 @@ def _ensure_roles(
             conn.execute(
                 sql.SQL("alter role {} password {}").format(_ident(role), sql.Literal(verifier.decode("ascii")))
             )
-            outcome.passwords_set.append(role)
+            if role not in outcome.passwords_set:  # roles are server-wide: one per role, not per database
+                outcome.passwords_set.append(role)
     if not superuser:
         # The database owner created these roles (CREATEROLE gives it ADMIN OPTION on them); as a
         # member it can hand objects to them and keep using what they own.

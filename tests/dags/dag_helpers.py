@@ -58,8 +58,32 @@ def plant_handled_exceeds_detected(settings: Settings, day: date) -> Path:
     return report
 
 
-def table_fingerprints(url: str, schema: str) -> dict[str, tuple[int, str]]:
-    """Row count and md5 of the sorted rows of every table in ``schema``."""
+# What a file id stands for when two warehouses loaded the same files in another order.
+FILE_KEY = "(select f.source || ':' || f.original_name || ':' || coalesce(f.sha256, '') from landing.files as f " \
+           "where f.file_id = {ref})"
+# What a reception id stands for: the landing file registered (source, path, SHA-256).
+RECEPTION_KEY = "(select r.source || ':' || r.path || ':' || coalesce(r.sha256, '') from landing.receptions as r " \
+                "where r.reception_id = {ref})"
+# Columns that record where or when a load ran, not what it loaded: the archive under the state
+# folder, the time of loading, when a sweep saw or a run claimed a file (the reception time they
+# give it, received_at, is content).
+LOAD_CIRCUMSTANCES = {
+    ("landing", "files", "archive_path"), ("landing", "files", "loaded_at"),
+    ("landing", "receptions", "archive_path"), ("landing", "receptions", "first_seen_at"),
+    ("landing", "receptions", "registered_at"), ("landing", "receptions", "taken_at"),
+}
+# Tables that are the sweeps' own bookkeeping (when each folder was looked at, what was on disk then).
+SWEEP_BOOKKEEPING = {("landing", "sweeps"), ("landing", "observations")}
+
+
+def table_fingerprints(url: str, schema: str, *, by_file: bool = False) -> dict[str, tuple[int, str]]:
+    """Row count and md5 of the sorted rows of every table in ``schema``.
+
+    ``by_file``: every file id (``file_id``, ``*_file_id``) is replaced by the file it stands for
+    (source, name, SHA-256), every reception id by the landing file it registered, and the load
+    circumstances and the sweeps' bookkeeping are left out, so two warehouses that loaded the same
+    files in another order (parallel DAG runs, two executors) compare equal.
+    """
     with psycopg.connect(url) as conn:
         tables = [
             r[0]
@@ -71,12 +95,42 @@ def table_fingerprints(url: str, schema: str) -> dict[str, tuple[int, str]]:
         ]
         result = {}
         for table in tables:
-            query = sql.SQL(
-                "select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} as t"
-            )
-            count, digest = conn.execute(query.format(sql.Identifier(schema, table))).fetchone()
-            result[table] = (count, digest)
+            if by_file and (schema, table) in SWEEP_BOOKKEEPING:
+                continue
+            if by_file:
+                columns = [
+                    sql.SQL(FILE_KEY.format(ref="t.{}")).format(sql.Identifier(name))
+                    if name == "file_id" or name.endswith("_file_id")
+                    else sql.SQL(RECEPTION_KEY.format(ref="t.{}")).format(sql.Identifier(name))
+                    if name == "reception_id" else sql.SQL("t.{}").format(sql.Identifier(name))
+                    for name, in conn.execute(
+                        "select column_name from information_schema.columns where table_schema = %s "
+                        "and table_name = %s order by ordinal_position",
+                        (schema, table),
+                    )
+                    if (schema, table, name) not in LOAD_CIRCUMSTANCES
+                ]
+                rows = sql.SQL("(select row({}) as r from {} as t)").format(
+                    sql.SQL(", ").join(columns), sql.Identifier(schema, table)
+                )
+                query = sql.SQL(
+                    "select count(*), md5(coalesce(string_agg(s.r::text, '|' order by s.r::text), '')) from {} as s"
+                ).format(rows)
+            else:
+                query = sql.SQL(
+                    "select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} as t"
+                ).format(sql.Identifier(schema, table))
+            result[table] = conn.execute(query).fetchone()
     return result
+
+
+def warehouse_content(url: str) -> dict[str, tuple[int, str]]:
+    """Every table of the ledger, raw, published, quarantine and the marts, by file (see
+    ``table_fingerprints``): what two runs of the same days must agree on, whatever the executor."""
+    content = {}
+    for schema in ("landing", "raw", "published", "quarantine", "marts"):
+        content.update({f"{schema}.{k}": v for k, v in table_fingerprints(url, schema, by_file=True).items()})
+    return content
 
 
 # A log of runs, not data: each live run records that it swept the landing folders (the lower bound of

@@ -291,7 +291,8 @@ def test_command_sets_passwords_from_the_environment_without_printing_them(
 
     output = capsys.readouterr()
     printed = output.out + output.err + caplog.text
-    assert "password set: planwh_bi" in output.out
+    # each role named once (the warehouse and the national database are one server), no secret
+    assert "new password from the environment (not shown) for: planwh_bi\n" in output.out
     assert secret not in printed
 
     args = parser.parse_args(["roles", "apply", "--password-env", f"{BI}=NOT_SET_ANYWHERE"])
@@ -333,3 +334,25 @@ def test_the_database_owner_can_apply_and_bi_reads_what_it_builds(server_url: st
 def test_unknown_role_is_refused(warehouse: Warehouse) -> None:
     with pytest.raises(RolesError, match="unknown role"):
         apply_roles(warehouse.url, {"planwh_admin": "x"})
+
+
+def test_the_demo_applies_the_roles_and_prints_no_password(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planwh.commands import demo
+
+    # GIVEN a BI password in the environment, as a deployer sets it
+    secret = f"demo-bi-{uuid.uuid4().hex}"
+    monkeypatch.setenv("PLANWH_BI_PASSWORD", secret)
+    # WHEN the demo's roles step runs on a new warehouse
+    printed = demo._apply_roles(settings)
+    # THEN planwh_bi exists with that password and may read the marts; the output names it once
+    # and shows no password
+    with psycopg.connect(settings.warehouse_url) as conn:
+        verifier = conn.execute("select rolpassword from pg_authid where rolname = %s", (BI,)).fetchone()[0]
+        reads_marts = conn.execute("select has_schema_privilege(%s, 'marts', 'usage')", (BI,)).fetchone()[0]
+    assert scram_matches(verifier, secret) and reads_marts
+    assert [line for line in printed.splitlines() if "password" in line] == [
+        f"new password from the environment (not shown) for: {BI}"
+    ]
+    assert secret not in printed

@@ -134,8 +134,8 @@ def assert_nothing_half_loaded_and_retry_loads_everything(settings: Settings, pa
     outcomes = ingest_landing(settings, "portal")
 
     # THEN the file is loaded whole, once
-    assert [(o.status, o.rows_in, o.rows_loaded, o.rows_rejected) for o in outcomes] == [
-        ("loaded", ROWS, ROWS, 0)
+    assert [(o.status, o.rows_in, o.rows_loaded, o.rows_rejected, o.rows_skipped) for o in outcomes] == [
+        ("loaded", ROWS, ROWS, 0, 0)
     ]
     assert scalar(settings, "select count(*) from raw.portal_statistics") == ROWS
     assert scalar(settings, "select count(distinct article_id) from raw.portal_statistics") == ROWS
@@ -144,7 +144,7 @@ def assert_nothing_half_loaded_and_retry_loads_everything(settings: Settings, pa
     with psycopg.connect(settings.warehouse_url) as conn:
         rows = conn.execute(
             "select file_id, status, sha256, reason_code, duplicate_of_file_id, reason, rows_in, rows_loaded, "
-            "rows_rejected from landing.files order by file_id"
+            "rows_rejected, rows_skipped from landing.files order by file_id"
         ).fetchall()
     assert [r[:5] for r in rows] == [
         (file_id, "duplicate", sha, "interrupted_load", loaded_id),
@@ -153,8 +153,8 @@ def assert_nothing_half_loaded_and_retry_loads_everything(settings: Settings, pa
     assert rows[0][5] == (
         f"load interrupted before it committed; the same bytes were loaded as file {loaded_id}"
     )
-    # ... whose row counts nothing, so rows in = loaded + rejected still holds file by file and in total
-    assert rows[0][6:] == (None, None, None) and rows[1][6:] == (ROWS, ROWS, 0)
+    # ... whose row counts nothing, so rows in = loaded + rejected + skipped still holds file by file and in total
+    assert rows[0][6:] == (None, None, None, None) and rows[1][6:] == (ROWS, ROWS, 0, 0)
     assert archived.is_file() and len(list(settings.archive_dir.rglob(f"{sha}*"))) == 1
     # ... and a further scan finds nothing new
     assert ingest_landing(settings, "portal") == []

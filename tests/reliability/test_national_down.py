@@ -64,7 +64,7 @@ server.start()
 import psycopg
 with psycopg.connect(server.url("planwh_national")) as conn:  # after crash recovery, before the next run
     report["after_recovery"] = {t: conn.execute(f"select count(*) from national.{t}").fetchone()[0]
-                                for t in ("batches", "indicator_values", "submission_compliance")}
+                                for t in ("batches", "indicator_values", "indicator_values_legacy")}
 report["run_after_restore"] = str(dag.test().state)
 report["run_again"] = str(dag.test().state)
 print("REPORT " + json.dumps(report))
@@ -117,19 +117,19 @@ def test_national_database_down_during_the_sync_dag_leaves_nothing_partial_and_t
     report = json.loads(lines[-1][len("REPORT "):])
 
     # THEN the crashed run and the run while down failed, the next one succeeded, the last had nothing to do
-    assert report["merged"] == ["indicator_values", "submission_compliance"]
+    assert report["merged"] == ["indicator_values", "indicator_values_legacy"]
     assert (report["crashed_run"], report["run_while_down"], report["run_after_restore"], report["run_again"]) == (
         "failed", "failed", "success", "success"
     )
     # ... the national server came back from the crash with nothing of the batch it was merging
-    assert report["after_recovery"] == {"batches": 0, "indicator_values": 0, "submission_compliance": 0}
+    assert report["after_recovery"] == {"batches": 0, "indicator_values": 0, "indicator_values_legacy": 0}
     with psycopg.connect(national_url) as conn:
         # ... and after the next run it holds every row once
         batches = conn.execute("select batch_id::text, status, rows_inserted from national.batches").fetchall()
         held = {
             t: conn.execute(f"select count(*) from national.{t}").fetchone()[0]
-            for t in ("indicator_values", "submission_compliance", "training_coverage", "indicators",
-                      "province_mapping")
+            for t in ("indicator_values", "indicator_values_legacy", "submission_compliance", "training_coverage",
+                      "indicators", "province_mapping")
         }
     assert len(batches) == 1 and batches[0][1] == "acknowledged" and batches[0][2] == marts.total
     assert sum(held.values()) == marts.total

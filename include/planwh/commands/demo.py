@@ -3,8 +3,8 @@
 Steps: warehouse up → sample landing files → the real Airflow DAGs under ``dag.test()`` (the
 three ingest DAGs with their gate, ``transform_warehouse``, ``sync_national``: the daily chain of
 yesterday, the live run, whose first sweep takes the sample's history over at the files' own
-times) → what they did, read
-back from the warehouse → HTML report → indicator progress by province. Running the demo twice
+times) → the database roles (``planwh roles apply``: planwh_bi for BI tools) → what the DAGs did,
+read back from the warehouse → HTML report → indicator progress by province. Running the demo twice
 gives the same warehouse (the second chain finds every file already processed).
 """
 
@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     states = _run_chain(settings, day)
     _done(started)
 
+    started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi)")
+    print(_apply_roles(settings))
+    _done(started)
+
     heading("What the DAGs did")
     _ingest_summary(settings)
     _gate_summary(settings)
@@ -166,6 +170,21 @@ def _run_chain(settings: Settings, day: date) -> dict[str, str]:
     return states
 
 
+def _apply_roles(settings: Settings) -> str:
+    """``planwh roles apply``: the roles BI tools and the compose services log in as (passwords from
+    PLANWH_<ROLE>_PASSWORD when set; the embedded server trusts local logins without one)."""
+    import os
+
+    from planwh.commands.roles import describe_outcome, passwords_from_environment
+    from planwh.db import national_url
+    from planwh.roles import apply_roles
+
+    outcome = apply_roles(
+        warehouse_url(settings), passwords_from_environment([], dict(os.environ)), national_url=national_url(settings)
+    )
+    return describe_outcome(outcome)
+
+
 def _ingest_summary(settings: Settings) -> None:
     with connect(warehouse_url(settings)) as conn:
         rows = conn.execute(
@@ -177,19 +196,21 @@ def _ingest_summary(settings: Settings) -> None:
                    count(*) filter (where status = 'duplicate'),
                    coalesce(sum(rows_in), 0),
                    coalesce(sum(rows_loaded), 0),
-                   coalesce(sum(rows_rejected), 0)
+                   coalesce(sum(rows_rejected), 0),
+                   coalesce(sum(rows_skipped), 0)
             from landing.files
             group by source
             order by array_position(array['agencies', 'submissions', 'portal', 'rosters'], source)
             """
         ).fetchall()
         reasons = conn.execute(
-            "select reason_code, count(*) from quarantine.rejected_rows "
+            "select reason_code, count(*) from quarantine.rejected_rows where severity = 'error' "
             "group by reason_code order by count(*) desc, reason_code"
         ).fetchall()
     print(
         format_table(
-            ["source", "files", "loaded", "rejected", "duplicate", "rows in", "rows loaded", "rows rejected"],
+            ["source", "files", "loaded", "rejected", "duplicate", "rows in", "rows loaded", "rows rejected",
+             "rows skipped"],
             [list(r) for r in rows],
         )
     )

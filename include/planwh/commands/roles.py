@@ -8,7 +8,7 @@ import sys
 
 from planwh.console import format_table
 from planwh.db import national_url, redact, warehouse_url
-from planwh.roles import ROLE_PURPOSE, ROLES, RolesError, access_matrix, apply_roles
+from planwh.roles import ROLE_PURPOSE, ROLES, RolesError, RolesOutcome, access_matrix, apply_roles
 from planwh.settings import load_settings
 
 EPILOG = """Examples:
@@ -86,10 +86,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"planwh roles: {exc}", file=sys.stderr)
         return 2
     print(f"roles applied on {redact(url)}" + (f" and {redact(national)}" if national else ""))
-    print(f"created: {', '.join(outcome.created) or 'none (all existed)'}")
-    print(f"password set: {', '.join(outcome.passwords_set) or 'none'}")
-    if outcome.schemas_created:
-        print(f"schemas created: {', '.join(outcome.schemas_created)}")
-    if outcome.ownership_moved:
-        print(f"objects handed to their duty role: {outcome.ownership_moved}")
+    print(describe_outcome(outcome))
     return 0
+
+
+def describe_outcome(outcome: RolesOutcome) -> str:
+    """What apply_roles did, in a few lines that name roles and never a password."""
+    lines = [f"created: {', '.join(outcome.created) or 'none (all existed)'}"]
+    if outcome.passwords_set:
+        lines.append(f"new password from the environment (not shown) for: {', '.join(outcome.passwords_set)}")
+    else:
+        lines.append("passwords: unchanged (no PLANWH_<ROLE>_PASSWORD set)")
+    if outcome.schemas_created:
+        lines.append(f"schemas created: {', '.join(outcome.schemas_created)}")
+    if outcome.ownership_moved:
+        lines.append(f"objects handed to their duty role: {outcome.ownership_moved}")
+    return "\n".join(lines)

@@ -25,8 +25,10 @@ EXPORT_EPILOG = """Examples:
   planwh export                   # package under <state>/exports/
   planwh export --out /media/usb/planwh-2025-11
 
-The package is a full snapshot (SDMX-CSV files and manifest.json with checksums). Loading it
-on the national side (planwh sync --from-package DIR) replaces this warehouse's rows there.
+The package is a full snapshot: SDMX-CSV files, the same rows as SDMX-ML data, their SDMX
+structure (structure.xml: codelists, data structures, dataflows) and manifest.json with
+checksums. SDMX tools read it with structure.xml; loading it on the national side
+(planwh sync --from-package DIR) replaces this warehouse's rows there.
 """
 
 
@@ -53,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser(
         "export",
         help="write an offline package for the national database",
-        description="Write the shared data as a package (SDMX-CSV files + manifest.json) for a place\n"
-        "without a connection to the national database.",
+        description="Write the shared data as an SDMX package (SDMX-CSV and SDMX-ML files, their structure,\n"
+        "manifest.json) for a place without a connection to the national database.",
         epilog=EXPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

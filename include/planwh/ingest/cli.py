@@ -17,17 +17,32 @@ INGEST_EPILOG = """Examples:
 
 Load the agency register before submissions: a submission from an agency that is not in the
 register for its period is rejected. Files already received (same bytes) are recorded as
-duplicates and change nothing. Exit status: 0 when every file was loaded (rejected rows inside
+duplicates and change nothing. For each file, rows in = loaded + rejected + skipped (the rows of a
+report form that are not data: title lines, column headers and numbers, section and total rows,
+notes, the signature block; each total row is checked against its data rows). Exit status: 0 when every file was loaded (rejected rows inside
 a loaded file are listed, and explained in the feedback file), 1 when a file was rejected whole.
 """
 
 CHECK_EPILOG = """Examples:
-  planwh check bao-cao-STTTT-2024.xlsx                  # guess the source from the header
+  planwh check bao-cao-STTTT-2024.xlsx                  # what kind of file it is is read from its header
   planwh check danh-sach-hoc-vien.csv --source rosters
+  planwh check bieu-01.xlsx --feedback ~/phan-hoi.xlsx
 
-Reads and validates the file exactly as `planwh ingest` would, prints every problem, and loads
-nothing: no archive copy, no ledger row. Submissions are checked against the agency register
-already in the warehouse. Exit status 1 when anything would be rejected.
+Reads and validates the file exactly as `planwh ingest` would and loads nothing: no archive copy,
+no ledger row. Submissions are checked against the agency register already in the warehouse.
+Prints, Vietnamese first with the English after: what the file is, rows in = rows that would load
++ rows rejected + rows skipped (title, header, total, signature rows... of a report form), every
+problem (errors: the row would not load; warnings: it would, e.g. a total row that does not add
+up), or the one reason the whole file would be rejected (empty, unreadable, not a spreadsheet,
+a column missing...). Writes the same as a feedback workbook to send back to the sender:
+--feedback PATH, by default <file>.feedback.xlsx beside the file checked (under the state
+folder's feedback/check/ when the file is in the landing folder or its folder is read-only).
+
+Exit status:
+  0  the file would load whole (warnings and skipped rows may be listed)
+  1  the file would load but some rows would be rejected
+  2  the command could not run: no such file, wrong arguments
+  3  the whole file would be rejected
 """
 
 
@@ -60,6 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--sheet", help="the workbook sheet to read (default: the one holding the table)")
     check.add_argument("--received-at", type=_timestamp, metavar="ISO", help="as for ingest (default: now)")
     check.add_argument("--limit", type=int, default=500, help="print at most this many problems (default 500)")
+    check.add_argument("--feedback", type=Path, metavar="PATH",
+                       help="where to write the feedback XLSX (default: <file>.feedback.xlsx beside the file)")
+    check.add_argument("--no-feedback", action="store_true", help="print only, write no feedback file")
     check.set_defaults(func=run_check)
 
 
@@ -108,40 +126,54 @@ def run_ingest(args: argparse.Namespace) -> int:
                 reason = f"replaces file {o.supersedes_file_id}" + (f"; {reason}" if reason else "")
             elif o.status == "loaded" and not o.is_current_version and o.rows_loaded:
                 reason = "older than the current version: kept as history" + (f"; {reason}" if reason else "")
-        rows.append((o.file_id, o.original_name, o.status, o.rows_in, o.rows_loaded, o.rows_rejected, reason,
-                     str(o.feedback_xlsx) if o.feedback_xlsx else ""))
-    print(format_table(("file_id", "file", "status", "rows in", "loaded", "rejected", "reason", "feedback"), rows,
-                       align="rllrrrll"))
+        rows.append((o.file_id, o.original_name, o.status, o.rows_in, o.rows_loaded, o.rows_rejected, o.rows_skipped,
+                     reason, str(o.feedback_xlsx) if o.feedback_xlsx else ""))
+    print(format_table(("file_id", "file", "status", "rows in", "loaded", "rejected", "skipped", "reason", "feedback"),
+                       rows, align="rllrrrrll"))
     totals = summarise(outcomes)
     print(
         f"\n{len(outcomes)} file(s): {totals.get('files_loaded', 0)} loaded, {totals.get('files_rejected', 0)} "
         f"rejected, {totals.get('files_duplicate', 0)} duplicate; rows in {totals.get('rows_in', 0)}, loaded "
-        f"{totals.get('rows_loaded', 0)}, rejected {totals.get('rows_rejected', 0)}"
+        f"{totals.get('rows_loaded', 0)}, rejected {totals.get('rows_rejected', 0)}, skipped "
+        f"{totals.get('rows_skipped', 0)} (not data: titles, headers, totals, signatures...)"
     )
     return 1 if any(o.status == "rejected" for o in outcomes) else 0
 
 
+EXIT_CLEAN, EXIT_ROWS_REJECTED, EXIT_USAGE, EXIT_FILE_REJECTED = 0, 1, 2, 3
+
+
 def run_check(args: argparse.Namespace) -> int:
-    from planwh.ingest.load import IngestError, check_file, iter_problem_lines
+    from planwh.ingest.load import IngestError, check_file, default_feedback_path, iter_problem_lines
     from planwh.settings import load_settings
 
     settings = load_settings()
+    feedback = None
+    if not args.no_feedback:
+        feedback = args.feedback or default_feedback_path(settings, args.path)
     try:
-        outcome = check_file(settings, args.path, args.source, received_at=args.received_at, sheet=args.sheet)
+        outcome = check_file(settings, args.path, args.source, received_at=args.received_at, sheet=args.sheet,
+                             feedback_path=feedback)
     except IngestError as exc:
-        print(f"planwh check: {exc}", file=sys.stderr)
-        return 2
-    guessed = "" if args.source else " (guessed from the header)"
-    print(f"{outcome.original_name}: {outcome.source}{guessed}")
+        print(f"planwh check: {exc.message_vi} / {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = outcome.summary()
+    for vietnamese, english in summary.lines():
+        if vietnamese.startswith("Loại số liệu") and outcome.guessed:
+            vietnamese += f" ({outcome.guessed})"
+            english += ", found from the header"
+        print(vietnamese)
+        print(f"  {english}")
     if outcome.duplicate_of is not None:
-        print(f"note: these exact bytes were already received (file {outcome.duplicate_of}); "
-              "sending them again would change nothing")
-    if outcome.status == "rejected":
-        print(f"REJECTED whole: {outcome.reason_code}: {outcome.reason}")
-        return 1
-    print(f"rows in {outcome.rows_in}, would load {outcome.rows_loaded}, would reject {outcome.rows_rejected}")
-    if outcome.problems:
-        print("problems:")
+        print(f"Lưu ý: đúng tệp này (cùng nội dung) đã được tiếp nhận trước đây (tệp số {outcome.duplicate_of}); "
+              "gửi lại sẽ không thay đổi gì.")
+        print(f"  Note: these exact bytes were already received (file {outcome.duplicate_of}); sending them again "
+              "would change nothing.")
+    if outcome.status != "rejected":
         for line in iter_problem_lines(outcome, limit=args.limit):
             print(line)
-    return 1 if outcome.rows_rejected else 0
+    if outcome.feedback_xlsx is not None:
+        print(f"Tệp phản hồi / Feedback file: {outcome.feedback_xlsx}")
+    if outcome.status == "rejected":
+        return EXIT_FILE_REJECTED
+    return EXIT_ROWS_REJECTED if outcome.rows_rejected else EXIT_CLEAN

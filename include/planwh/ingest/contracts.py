@@ -210,3 +210,11 @@ ROSTERS = Contract(
 )
 
 CONTRACTS: dict[str, Contract] = {c.source: c for c in (AGENCIES, SUBMISSIONS, PORTAL, ROSTERS)}
+
+# What each source is called in messages to senders: (English, Vietnamese).
+SOURCE_TITLES: dict[str, tuple[str, str]] = {
+    "agencies": ("the agency register", "danh mục đơn vị"),
+    "submissions": ("an agency's report", "báo cáo kết quả thực hiện"),
+    "portal": ("a portal statistics export", "thống kê cổng thông tin"),
+    "rosters": ("a training roster", "danh sách học viên"),
+}

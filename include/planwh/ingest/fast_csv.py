@@ -69,10 +69,12 @@ def eligible(result: ReadResult, path: Path, *, source: str) -> bool:
             and path.stat().st_size >= FAST_PATH_MIN_BYTES)
 
 
-def _records(path: Path, encoding: str, delimiter: str, header) -> Iterator[tuple[int, list[str | None], str | None]]:
-    """The reader's own records (``readers.csv_value_lists``), values in PORTAL_ORDER."""
+def _records(path: Path, encoding: str, delimiter: str, header,
+             structure) -> Iterator[tuple[int, list[str | None], str | None]]:
+    """The reader's own records (``readers.csv_value_lists``), values in PORTAL_ORDER; the rows that
+    are not data go to ``structure``, as on the general path."""
     by_name = {name: pos for pos, name in header.positions.items()}
-    return csv_value_lists(path, encoding, delimiter, header, [by_name[name] for name in PORTAL_ORDER])
+    return csv_value_lists(path, encoding, delimiter, header, [by_name[name] for name in PORTAL_ORDER], structure)
 
 
 class _Caches:
@@ -191,7 +193,7 @@ def load_portal_csv(
     portals: set[str] = set()
     days: set[date] = set()
     prefix = f"{file_id}\t"
-    records = _records(path, result.encoding, result.delimiter, header)
+    records = _records(path, result.encoding, result.delimiter, header, result.structure)
     dates_get, codes_get, langs_get, stamps_get = (caches.dates.get, caches.codes.get, caches.langs.get,
                                                    caches.stamps.get)
     valid_get = caches.valid.get

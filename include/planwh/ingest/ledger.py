@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 CHUNK = 1024 * 1024
 UNSAFE_NAME = "unsafe_file_name"
@@ -311,6 +312,7 @@ def mark_rejected(
     *,
     reason_code: str,
     reason: str,
+    reason_vi: str | None = None,
     rows_in: int | None = None,
     file_format: str | None = None,
     encoding: str | None = None,
@@ -318,12 +320,12 @@ def mark_rejected(
     conn.execute(
         """
         update landing.files
-        set status = 'rejected', reason_code = %s, reason = %s,
+        set status = 'rejected', reason_code = %s, reason = %s, reason_vi = %s,
             rows_in = %s, rows_loaded = case when %s::int is null then null else 0 end, rows_rejected = %s,
             file_format = %s, encoding = %s, is_current_version = false
         where file_id = %s
         """,
-        (reason_code, reason, rows_in, rows_in, rows_in, file_format, encoding, file_id),
+        (reason_code, reason, reason_vi, rows_in, rows_in, rows_in, file_format, encoding, file_id),
     )
 
 
@@ -345,8 +347,13 @@ def mark_loaded(
     received_at: datetime,
     file_format: str | None,
     encoding: str | None,
+    rows_skipped: int = 0,
+    skipped_rows: list | None = None,
 ) -> VersionResult:
     """Mark the file loaded and make it the current version of its key if it is the newest.
+
+    ``rows_in`` = ``rows_loaded`` + ``rows_rejected`` + ``rows_skipped``; ``skipped_rows`` lists the
+    skipped rows as [kind, first row, last row, rows] runs.
 
     A file with no version key (it covers several agencies, days...) is current on its own.
     A file received earlier than the current version of its key is kept as history only, so
@@ -376,13 +383,13 @@ def mark_loaded(
     conn.execute(
         f"""
         update landing.files
-        set status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,
-            file_format = %s, encoding = %s, is_current_version = %s, supersedes_file_id = %s,
+        set status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s, rows_skipped = %s,
+            skipped_rows = %s, file_format = %s, encoding = %s, is_current_version = %s, supersedes_file_id = %s,
             loaded_at = clock_timestamp(), {assignments}
         where file_id = %s
         """,
-        (rows_in, rows_loaded, rows_rejected, file_format, encoding, is_current, superseded,
-         *[_key_value(version_key.get(col)) for col in key_columns], file_id),
+        (rows_in, rows_loaded, rows_rejected, rows_skipped, Jsonb(skipped_rows or []), file_format, encoding,
+         is_current, superseded, *[_key_value(version_key.get(col)) for col in key_columns], file_id),
     )
     return VersionResult(is_current_version=is_current, supersedes_file_id=superseded)
 

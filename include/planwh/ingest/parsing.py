@@ -2,7 +2,8 @@
 
 Every parser takes the cell text as the reader produced it and returns a typed value or raises
 :class:`ParseError` with a short reason code (stable, for feedback files and counts) and a
-message a sender can act on. No parser echoes a personal value in its message.
+message a sender can act on, in Vietnamese (``message_vi``, what the sender reads first) and in
+English (``message``). No parser echoes a personal value in its message.
 
 Numbers follow the Vietnamese convention first: ``.`` groups thousands and ``,`` marks the
 decimals (``1.234,5`` = 1234.5). Rules for the ambiguous cases:
@@ -15,6 +16,10 @@ decimals (``1.234,5`` = 1234.5). Rules for the ambiguous cases:
 * several ``.`` or several ``,`` are thousands separators (``1.234.567``, ``1,234,567``);
   with both, the last one is the decimal mark (``1.234,5`` and ``1,234.5``);
 * spaces, no-break spaces and thin spaces group thousands (``1 234 567``).
+
+A number column holds counts: ``70%`` and ``3/4`` are refused with their own reasons
+(``percentage_not_count``, ``fraction_not_count``), never read as 70 or 3. ``parse_percent`` is
+the parser that accepts a percent sign.
 
 The readers write number cells of Excel and JSON with a decimal comma, so a typed value never
 goes through the ambiguous rule.
@@ -38,12 +43,14 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 
 
 class ParseError(ValueError):
-    """A value that cannot be read; ``reason_code`` is stable, ``message`` is for the sender."""
+    """A value that cannot be read; ``reason_code`` is stable, ``message_vi`` and ``message`` (English)
+    are for the sender."""
 
-    def __init__(self, reason_code: str, message: str):
+    def __init__(self, reason_code: str, message: str, message_vi: str):
         super().__init__(message)
         self.reason_code = reason_code
         self.message = message
+        self.message_vi = message_vi
 
     def __repr__(self) -> str:
         return f"ParseError({self.reason_code!r}, {self.message!r})"
@@ -64,9 +71,14 @@ def normalise_text(text: str) -> str:
     return _NON_ALNUM.sub(" ", folded).strip()
 
 
-def _require_text(text: str | None, what: str) -> str:
+def quoted(text: object) -> str:
+    """A value quoted for a Vietnamese message: “70%”."""
+    return f"\u201c{text}\u201d"
+
+
+def _require_text(text: str | None, what: str, what_vi: str) -> str:
     if text is None or not text.strip():
-        raise ParseError("empty", f"the {what} is empty")
+        raise ParseError("empty", f"the {what} is empty", f"{what_vi} bị để trống")
     return text.strip()
 
 
@@ -76,6 +88,8 @@ _SIGN = re.compile(r"^([+\-\u2212]?)(.*)$", re.S)
 _SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?[eE][+-]?\d{1,2}$")
 _WHITESPACE = re.compile(r"[\s\u00a0\u202f\u2009]+")
 _SINGLE_DOT_THOUSANDS = re.compile(r"^[1-9]\d{0,2}\.\d{3}$")
+_FRACTION = re.compile(r"^\d+(?:[.,]\d+)?\s*/\s*\d+(?:[.,]\d+)?$")
+_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}$")
 
 
 def _grouped(integer: str, sep: str) -> str | None:
@@ -88,12 +102,41 @@ def _grouped(integer: str, sep: str) -> str | None:
 
 
 def parse_number(text: str) -> Decimal:
-    """Read a number written the Vietnamese or the English way (see the module doc); ``70%`` → 70."""
-    raw = _require_text(text, "number")
-    body = raw[:-1].rstrip() if raw.endswith("%") else raw
+    """Read a number written the Vietnamese or the English way (see the module doc). A percentage
+    (``70%``) or a fraction (``3/4``) is refused: number columns hold counts."""
+    raw = _require_text(text, "number", "ô số liệu")
+    if raw.endswith("%"):
+        raise ParseError(
+            "percentage_not_count",
+            f"{raw!r} is a percentage, not a count: write the count itself (e.g. 7 out of 10 is 7)",
+            f"{quoted(raw)} là tỷ lệ phần trăm, không phải số lượng; hãy ghi số lượng cụ thể "
+            f"(ví dụ 7 trên tổng số 10 thì ghi 7)",
+        )
+    if _FRACTION.match(raw):
+        raise ParseError(
+            "fraction_not_count",
+            f"{raw!r} is a fraction or a ratio, not a count: write the count itself (e.g. 3)",
+            f"{quoted(raw)} là phân số hoặc tỷ lệ, không phải số lượng; hãy ghi số lượng cụ thể (ví dụ 3)",
+        )
+    return _number(raw, raw)
+
+
+def _number(raw: str, body: str) -> Decimal:
     sign, body = _SIGN.match(body).groups()
     body = body.strip()
-    bad = ParseError("malformed_number", f"{raw!r} is not a number (write e.g. 1234, 1.234 or 1.234,5)")
+    if _DAY_MONTH_YEAR.match(raw):
+        bad = ParseError(
+            "malformed_number",
+            f"{raw!r} is a date, not a number: Excel turns 3/4 typed in a cell into a date; write the count",
+            f"{quoted(raw)} là một ngày, không phải số; Excel tự đổi “3/4” gõ vào ô thành ngày, hãy ghi "
+            f"số lượng",
+        )
+    else:
+        bad = ParseError(
+            "malformed_number",
+            f"{raw!r} is not a number (write e.g. 1234, 1.234 or 1.234,5)",
+            f"{quoted(raw)} không phải là số; hãy ghi số, ví dụ 1234, 1.234 hoặc 1.234,5",
+        )
     if not body:
         raise bad
     if _SCIENTIFIC.match(body):
@@ -153,13 +196,15 @@ def parse_int(text: str) -> int:
     """A whole number (``12``, ``1.234``, ``12,0``); ``12,5`` raises ``not_integer``."""
     value = parse_number(text)
     if value != value.to_integral_value():
-        raise ParseError("not_integer", f"{text.strip()!r} is not a whole number")
+        raise ParseError("not_integer", f"{text.strip()!r} is not a whole number",
+                         f"{quoted(text.strip())} không phải là số nguyên; hãy ghi số nguyên")
     return int(value)
 
 
 def parse_percent(text: str) -> Decimal:
     """A percentage in percent units: ``70%``, ``70`` and ``70,0`` are all 70 (``0,7`` is 0.7 %)."""
-    return parse_number(text)
+    raw = _require_text(text, "percentage", "ô tỷ lệ")
+    return _number(raw, raw[:-1].rstrip() if raw.endswith("%") else raw)
 
 
 # ---------------------------------------------------------------- dates and times
@@ -177,11 +222,13 @@ _TIME_SUFFIX = re.compile(
 
 def _make_date(year: int, month: int, day: int, raw: str) -> date:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ParseError("invalid_date", f"{raw!r}: year {year} is outside {MIN_YEAR}-{MAX_YEAR}")
+        raise ParseError("invalid_date", f"{raw!r}: year {year} is outside {MIN_YEAR}-{MAX_YEAR}",
+                         f"{quoted(raw)}: năm {year} nằm ngoài khoảng {MIN_YEAR}-{MAX_YEAR}, có lẽ gõ nhầm")
     try:
         return date(year, month, day)
     except ValueError:
-        raise ParseError("invalid_date", f"{raw!r} is not a calendar date (day/month/year)") from None
+        raise ParseError("invalid_date", f"{raw!r} is not a calendar date (day/month/year)",
+                         f"{quoted(raw)} không phải là ngày có thật (ghi theo ngày/tháng/năm)") from None
 
 
 def _excel_serial(serial: str, raw: str) -> date:
@@ -193,9 +240,10 @@ def _date_part(text: str, raw: str) -> date | None:
     if m := _DMY.match(text):
         day, month, year = m.groups()
         if len(year) == 2:
-            raise ParseError("ambiguous_date", f"{raw!r}: write the year with four digits (dd/mm/yyyy)")
+            raise ParseError("ambiguous_date", f"{raw!r}: write the year with four digits (dd/mm/yyyy)",
+                             f"{quoted(raw)}: hãy ghi năm đủ 4 chữ số (ngày/tháng/năm, ví dụ 30/11/2024)")
         if len(year) != 4:
-            raise ParseError("malformed_date", f"{raw!r} is not a date (write dd/mm/yyyy)")
+            raise ParseError("malformed_date", f"{raw!r} is not a date (write dd/mm/yyyy)", _not_a_date_vi(raw))
         return _make_date(int(year), int(month), int(day), raw)
     if m := _YMD.match(text):
         year, month, day = m.groups()
@@ -203,29 +251,34 @@ def _date_part(text: str, raw: str) -> date | None:
     if m := _VI_DATE.match(normalise_text(text)):
         day, month, year = m.groups()
         if len(year) != 4:
-            raise ParseError("ambiguous_date", f"{raw!r}: write the year with four digits")
+            raise ParseError("ambiguous_date", f"{raw!r}: write the year with four digits",
+                             f"{quoted(raw)}: hãy ghi năm đủ 4 chữ số")
         return _make_date(int(year), int(month), int(day), raw)
     return None
+
+
+def _not_a_date_vi(raw: str) -> str:
+    return f"{quoted(raw)} không phải là ngày; hãy ghi theo dạng ngày/tháng/năm, ví dụ 30/11/2024"
 
 
 def parse_date(text: str) -> date:
     """``30/11/2024``, ``30-11-2024``, ``30.11.2024``, ``2024-11-30``, ``ngày 30 tháng 11 năm 2024``,
     or an Excel serial number (``45626``). A time after the date is ignored."""
-    raw = _require_text(text, "date")
+    raw = _require_text(text, "date", "ô ngày")
     if m := _SERIAL.match(raw):
         return _excel_serial(m.group(1), raw)
     found = _date_part(raw, raw)
     if found is None and (m := _TIME_SUFFIX.match(raw)):
         found = _date_part(m.group("date"), raw)
     if found is None:
-        raise ParseError("malformed_date", f"{raw!r} is not a date (write dd/mm/yyyy)")
+        raise ParseError("malformed_date", f"{raw!r} is not a date (write dd/mm/yyyy)", _not_a_date_vi(raw))
     return found
 
 
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601 (``2024-11-30T14:05:00+07:00``, ``...Z``) or ``30/11/2024 14:05``; always tz-aware,
     a time without an offset being Viet Nam time (UTC+7). A bare date is its midnight."""
-    raw = _require_text(text, "timestamp")
+    raw = _require_text(text, "timestamp", "ô thời điểm")
     try:
         return _timestamp(raw)
     except ParseError as exc:
@@ -234,7 +287,7 @@ def parse_timestamp(text: str) -> datetime:
         )
         if code is None:
             raise
-        raise ParseError(code, exc.message) from None
+        raise ParseError(code, exc.message, exc.message_vi) from None
 
 
 def _timestamp(raw: str) -> datetime:
@@ -255,14 +308,17 @@ def _timestamp(raw: str) -> datetime:
         return datetime.combine(day, time(), VIETNAM_TZ)
     m = _TIME_SUFFIX.match(raw)
     if m is None or (day := _date_part(m.group("date"), raw)) is None:
-        raise ParseError("malformed_timestamp", f"{raw!r} is not a date and time (write dd/mm/yyyy hh:mm)")
+        raise ParseError("malformed_timestamp", f"{raw!r} is not a date and time (write dd/mm/yyyy hh:mm)",
+                         f"{quoted(raw)} không phải là ngày giờ; hãy ghi dạng ngày/tháng/năm giờ:phút, "
+                         f"ví dụ 30/11/2024 14:05")
     hour, minute, second = int(m.group("h")), int(m.group("m")), int(m.group("s") or 0)
     micro = int((m.group("f") or "0").ljust(6, "0"))
     try:
         clock = time(hour, minute, second, micro)
     except ValueError:
         raise ParseError(
-            "invalid_timestamp", f"{raw!r}: {hour:02d}:{minute:02d} is not a time of day"
+            "invalid_timestamp", f"{raw!r}: {hour:02d}:{minute:02d} is not a time of day",
+            f"{quoted(raw)}: {hour:02d}:{minute:02d} không phải là giờ trong ngày",
         ) from None
     tz = VIETNAM_TZ
     if offset := m.group("tz"):
@@ -331,7 +387,8 @@ def parse_bool(text: str | None) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ParseError("invalid_bool", f"{raw!r} is not yes/no (write x or leave empty, có/không, 1/0)")
+    raise ParseError("invalid_bool", f"{raw!r} is not yes/no (write x or leave empty, có/không, 1/0)",
+                     f"{quoted(raw)} không phải là có/không; hãy ghi x (hoặc để trống), có/không, hoặc 1/0")
 
 
 # ---------------------------------------------------------------- reporting periods
@@ -362,7 +419,7 @@ _PERIOD_FORMS = (
 def parse_period(text: str) -> Period:
     """A reporting period: ``2024``/``Năm 2024``; ``2024-Q3``/``Q3/2024``/``Quý 3/2024``/``Quý III năm
     2024``; ``2024-11``/``11/2024``/``Tháng 11/2024``. Codes are ``2024``, ``2024-Q3``, ``2024-11``."""
-    raw = _require_text(text, "period")
+    raw = _require_text(text, "period", "kỳ báo cáo")
     key = normalise_text(raw)
     for kind, form in _PERIOD_FORMS:
         m = form.match(key)
@@ -380,9 +437,12 @@ def parse_period(text: str) -> Period:
             return Period(f"{year}-Q{quarter}", "quarter", start, _month_end(year, 3 * quarter))
         month = int(m.group("m"))
         if not 1 <= month <= 12:
-            raise ParseError("invalid_period", f"{raw!r}: there is no month {month}")
+            raise ParseError("invalid_period", f"{raw!r}: there is no month {month}",
+                             f"{quoted(raw)}: không có tháng {month}")
         return Period(f"{year}-{month:02d}", "month", date(year, month, 1), _month_end(year, month))
-    raise ParseError("malformed_period", f"{raw!r} is not a period (write 2024, 2024-Q3 or 2024-11)")
+    raise ParseError("malformed_period", f"{raw!r} is not a period (write 2024, 2024-Q3 or 2024-11)",
+                     f"{quoted(raw)} không phải là kỳ báo cáo; hãy ghi năm (2024), quý (Quý 3/2024 hoặc "
+                     f"2024-Q3) hoặc tháng (Tháng 11/2024 hoặc 2024-11)")
 
 
 def _month_end(year: int, month: int) -> date:
@@ -402,22 +462,26 @@ def normalise_national_id(text: str) -> str:
     CCCD starts with a 0xx place-of-birth code), so the 0 is put back. Messages never show the
     number.
     """
-    raw = _require_text(text, "national ID number")
+    raw = _require_text(text, "national ID number", "số CCCD")
     if _EXCEL_SCIENTIFIC.match(raw):
         raise ParseError(
             "invalid_national_id",
             "the national ID number was saved as a number in scientific notation and its digits are "
             "lost: format the column as Text in Excel and type the numbers again",
+            "số CCCD đã bị Excel lưu thành số dạng lũy thừa (E+11) nên mất chữ số; hãy định dạng cột là "
+            "Văn bản (Text) rồi nhập lại các số",
         )
     digits = _ID_SEPARATORS.sub("", raw)
     if not digits.isascii() or not digits.isdigit():
-        raise ParseError("invalid_national_id", "the national ID number must contain digits only")
+        raise ParseError("invalid_national_id", "the national ID number must contain digits only",
+                         "số CCCD chỉ được gồm các chữ số")
     if len(digits) == 11:
         digits = "0" + digits
     if len(digits) not in (9, 12):
         raise ParseError(
             "invalid_national_id",
             f"the national ID number has {len(digits)} digits; a CCCD has 12 (an old CMND 9)",
+            f"số CCCD có {len(digits)} chữ số; số CCCD phải có 12 chữ số (CMND cũ có 9)",
         )
     return digits
 
@@ -508,8 +572,9 @@ class ProvinceResolver:
 
     def resolve(self, text: str, *, on: date | None = None) -> str:
         """The 2-digit code for ``49``, ``4``, ``49.0``, ``Tỉnh Quảng Nam``, ``Quang Nam``, ``TP. HCM``..."""
-        raw = _require_text(text, "province")
-        unknown = ParseError("unknown_province", f"{raw!r} is not a province code or name")
+        raw = _require_text(text, "province", "ô tỉnh")
+        unknown = ParseError("unknown_province", f"{raw!r} is not a province code or name",
+                             f"{quoted(raw)} không phải là mã hoặc tên tỉnh, thành phố")
         if m := _PROVINCE_CODE.match(raw):
             code = m.group(1).zfill(2)
             if code in self._rows:
@@ -524,6 +589,7 @@ class ProvinceResolver:
             raise ParseError(
                 "ambiguous_province",
                 f"{raw!r} names a province before and after 1 July 2025 with different codes: write the code",
+                f"{quoted(raw)} là tên tỉnh cả trước và sau ngày 01/07/2025 với mã khác nhau; hãy ghi mã tỉnh",
             )
         return codes[on < self._current_from]
 

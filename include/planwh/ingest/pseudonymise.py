@@ -16,9 +16,14 @@ from planwh.ingest.parsing import ParseError, normalise_national_id
 
 
 class MissingIdentifier(ValueError):
-    """Neither a national ID nor a staff ID with its agency was given."""
+    """Neither a national ID nor a staff ID with its agency was given; ``message_vi`` says so in
+    Vietnamese."""
 
     reason_code = "missing_identifier"
+
+    def __init__(self, message: str, message_vi: str):
+        super().__init__(message)
+        self.message_vi = message_vi
 
 
 def _clean(text: str | None) -> str:
@@ -39,8 +44,10 @@ def identity_string(national_id: str | None, staff_id: str | None, agency_code: 
     if staff and agency:
         return f"staff:{agency}:{staff}"
     if staff:
-        raise MissingIdentifier("a staff ID without the trainee's agency code cannot identify a person")
-    raise MissingIdentifier("neither a national ID (CCCD) nor a staff ID is given")
+        raise MissingIdentifier("a staff ID without the trainee's agency code cannot identify a person",
+                                "có mã cán bộ nhưng thiếu mã đơn vị của học viên nên không xác định được người")
+    raise MissingIdentifier("neither a national ID (CCCD) nor a staff ID is given",
+                            "không có số CCCD, cũng không có mã cán bộ")
 
 
 def person_key(settings_key: bytes, national_id: str | None, staff_id: str | None, agency_code: str | None) -> str:

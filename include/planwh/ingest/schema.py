@@ -9,7 +9,10 @@ Layout:
 ``landing.files``
     One row per file that arrived (and one per repeat arrival: status ``duplicate``; an arrival
     whose load was interrupted becomes a ``duplicate`` too, reason_code ``interrupted_load``, once
-    the same bytes are loaded or rejected by a later arrival). Version
+    the same bytes are loaded or rejected by a later arrival). For a loaded file, ``rows_in`` (every
+    non-blank row of the sheet or file read) = ``rows_loaded`` + ``rows_rejected`` + ``rows_skipped``
+    (title, header, total, signature rows... of a report form; ``skipped_rows`` lists them by kind
+    and range). ``reason_vi`` is the rejection reason in Vietnamese. Version
     keys (agency + province + period for submissions, portal + day for portal statistics,
     course for rosters, province for the agency register) decide which loaded file is the
     current version; superseded versions stay, with ``is_current_version`` false.
@@ -17,7 +20,9 @@ Layout:
     Typed canonical columns, plus ``file_id`` and ``row_number`` (lineage to the sender's row).
     Province codes are stored as sent (legacy or current two-digit codes); dbt maps them.
 ``quarantine.rejected_rows``
-    One row per problem found in a rejected row (a row with two bad fields has two entries).
+    One row per problem found in a rejected row (a row with two bad fields has two entries), with
+    its message in Vietnamese too; ``severity`` ``warning`` marks a problem that rejected nothing
+    (a total row that does not add up).
 ``landing.portal_api_cursor``
     The last day pulled from each portal's HTTP API.
 ``landing.receptions``, ``landing.observations``, ``landing.sweeps``
@@ -37,7 +42,7 @@ from planwh.ddl import create_schemas_sql
 
 SOURCES = ("agencies", "submissions", "portal", "rosters")
 # Bump when the DDL below changes (with additive statements only), so that warehouses apply it.
-SCHEMA_VERSION = "planwh ingestion schema 3"
+SCHEMA_VERSION = "planwh ingestion schema 4"
 
 # Raw table and its loadable columns, in COPY order (file_id and row_number come first).
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -83,6 +88,9 @@ create table if not exists landing.files (
     rows_in integer check (rows_in >= 0),
     rows_loaded integer check (rows_loaded >= 0),
     rows_rejected integer check (rows_rejected >= 0),
+    rows_skipped integer check (rows_skipped >= 0),
+    skipped_rows jsonb,
+    reason_vi text,
     file_format text,
     encoding text,
     -- version keys
@@ -98,7 +106,7 @@ create table if not exists landing.files (
     is_current_version boolean not null default false,
     loaded_at timestamptz,
     constraint files_rows_add_up check (
-        rows_in is null or rows_in = coalesce(rows_loaded, 0) + coalesce(rows_rejected, 0)
+        rows_in is null or rows_in = coalesce(rows_loaded, 0) + coalesce(rows_rejected, 0) + coalesce(rows_skipped, 0)
     ),
     constraint files_loaded_counts_known check (
         status <> 'loaded' or (rows_in is not null and rows_loaded is not null and rows_rejected is not null)
@@ -262,9 +270,23 @@ create table if not exists quarantine.rejected_rows (
     column_name text,
     value text,
     reason_code text not null,
-    message text not null
+    message text not null,
+    message_vi text,
+    severity text not null default 'error' check (severity in ('error', 'warning'))
 );
 create index if not exists rejected_rows_file on quarantine.rejected_rows (file_id, row_number);
+
+-- schema 3 on a warehouse made by schema 2: skipped rows, Vietnamese messages, warnings
+alter table landing.files add column if not exists rows_skipped integer check (rows_skipped >= 0);
+alter table landing.files add column if not exists skipped_rows jsonb;
+alter table landing.files add column if not exists reason_vi text;
+alter table landing.files drop constraint if exists files_rows_add_up;
+alter table landing.files add constraint files_rows_add_up check (
+    rows_in is null or rows_in = coalesce(rows_loaded, 0) + coalesce(rows_rejected, 0) + coalesce(rows_skipped, 0)
+);
+alter table quarantine.rejected_rows add column if not exists message_vi text;
+alter table quarantine.rejected_rows add column if not exists severity text not null default 'error'
+    check (severity in ('error', 'warning'));
 
 comment on table landing.files is
     'Every file that arrived, one row per arrival; bytes archived under archive_path (sha256-addressed).';
@@ -295,7 +317,13 @@ comment on table raw.training_courses is
 comment on table raw.training_attendance is
     'Trainees of a course; person_key = HMAC-SHA256 of the national ID (or agency + staff ID). No names or IDs.';
 comment on table quarantine.rejected_rows is
-    'One row per problem of a rejected row; value is withheld for personal columns.';
+    'One row per problem of a rejected row (severity error), or per warning on a loaded row (severity warning); '
+    'value is withheld for personal columns.';
+comment on column landing.files.rows_skipped is
+    'Rows of the file that are not data (title, column headers and numbers, totals, notes, signatures...); '
+    'rows_in = rows_loaded + rows_rejected + rows_skipped.';
+comment on column landing.files.skipped_rows is
+    'The skipped rows as runs [kind, first row, last row, rows], in the order of the file.';
 """
 
 

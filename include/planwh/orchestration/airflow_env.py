@@ -34,6 +34,11 @@ DAGS_FOLDER = PROJECT_ROOT / "dags"
 # time: a portal day and a reporting deadline are Viet Nam days.
 TIMEZONE = "Asia/Ho_Chi_Minh"
 METADATA_KINDS = ("sqlite", "postgres")
+# Redis hands a Celery task to another worker when the first has not acknowledged it within this
+# time; Airflow's workers acknowledge when a task ends, so it must outlast the longest run of a
+# task (30 min execution timeouts, runs of 1-2 h at most) or a task would run twice. Compose
+# sets the same value.
+CELERY_VISIBILITY_TIMEOUT = 2 * 60 * 60 + 30 * 60
 
 
 class AirflowEnvironmentError(RuntimeError):

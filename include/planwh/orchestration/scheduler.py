@@ -1,6 +1,7 @@
-"""A real local Airflow: API server, DAG processor and scheduler with the LocalExecutor.
+"""A real local Airflow: API server, DAG processor and scheduler with the LocalExecutor, or
+with the CeleryExecutor and Celery workers on a Redis broker (what compose runs).
 
-For the scheduler test and ``bench/cosmos_modes.py``: the metadata database is a database on
+For the scheduler tests and ``bench/cosmos_modes.py``: the metadata database is a database on
 the warehouse's PostgreSQL server (the LocalExecutor's workers write concurrently), Airflow's
 home is under the state folder. The processes are started with the environment of
 :func:`planwh.orchestration.airflow_env.airflow_environment` and stopped (by their own process
@@ -11,6 +12,11 @@ ids) when the context ends::
         airflow.cli("backfill", "create", "--dag-id", "ingest_portal_statistics", ...)
         airflow.wait_until_idle(["ingest_portal_statistics", "transform_warehouse"], timeout=300)
 
+    celery = CeleryWorkers(broker_url="redis://127.0.0.1:6379/7", queue="planwh_test", count=2)
+    with LocalAirflow(settings, database="airflow_celery", celery=celery) as airflow:
+        ...
+        airflow.worker_workloads()   # which task instances each worker ran, from its log
+
 DAG runs and task instances are read straight from the metadata database (an ``airflow`` CLI
 call costs seconds of start-up).
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,6 +38,7 @@ from pathlib import Path
 import psycopg
 
 from planwh.orchestration.airflow_env import (
+    CELERY_VISIBILITY_TIMEOUT,
     DAGS_FOLDER,
     AirflowEnvironmentError,
     airflow_cli,
@@ -42,6 +50,26 @@ from planwh.settings import Settings
 
 COMPONENTS = ("api-server", "dag-processor", "scheduler")
 FINISHED = ("success", "failed")
+# What a Celery worker logs (at INFO) for each task it is handed (the Celery provider's
+# execute_workload): the task instance's ids are in the workload's repr.
+WORKLOAD_LINE = re.compile(
+    r"Executing workload in Celery: .*?\btask_id='(?P<task_id>[^']+)', dag_id='(?P<dag_id>[^']+)', "
+    r"run_id='(?P<run_id>[^']+)'"
+)
+
+
+@dataclass(frozen=True)
+class CeleryWorkers:
+    """Celery workers on one host: a broker, the one queue they serve, how many, their concurrency.
+
+    Each worker gets its own Celery host name and log-server port (two on a host clash on
+    Airflow's default 8793).
+    """
+
+    broker_url: str
+    queue: str = "default"
+    count: int = 2
+    concurrency: int = 2
 
 
 def _free_port() -> int:
@@ -83,8 +111,10 @@ class LocalAirflow:
         dags_folder: Path = DAGS_FOLDER,
         parallelism: int = 4,
         extra_env: dict[str, str] | None = None,
+        celery: CeleryWorkers | None = None,
     ):
         self.settings = settings
+        self.celery = celery
         self.api_port = _free_port()
         self.env = airflow_environment(
             settings,
@@ -108,6 +138,17 @@ class LocalAirflow:
         self.metadata_url = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
             "postgresql+psycopg2://", "postgresql://", 1
         )
+        if celery:
+            self.env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    "AIRFLOW__CELERY__BROKER_URL": celery.broker_url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(celery.concurrency),
+                    "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(CELERY_VISIBILITY_TIMEOUT),
+                    "AIRFLOW__OPERATORS__DEFAULT_QUEUE": celery.queue,
+                }
+            )
         self.log_dir = settings.airflow_home / "logs" / "components"
         self.processes: dict[str, subprocess.Popen] = {}
 
@@ -127,6 +168,8 @@ class LocalAirflow:
                     preexec_fn=_stop_with_parent,
                 )
                 log.close()
+            for number in range(1, (self.celery.count if self.celery else 0) + 1):
+                self._start_worker(number)
             self._wait_for_api()
         except BaseException:
             self.stop()
@@ -135,6 +178,39 @@ class LocalAirflow:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def _start_worker(self, number: int) -> None:
+        name = f"worker-{number}"
+        env = {
+            **self.env,
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+            # INFO: the worker's log then names every task instance it runs (worker_workloads)
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed below, the child keeps it
+        self.processes[name] = subprocess.Popen(
+            [*airflow_cli(), "celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", self.celery.queue,
+             "--concurrency", str(self.celery.concurrency), "--without-mingle", "--without-gossip"],
+            env=child_environment(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_stop_with_parent,
+        )
+        log.close()
+
+    def worker_workloads(self) -> dict[str, set[tuple[str, str, str]]]:
+        """Per Celery worker, the task instances (dag_id, task_id, run_id) it was handed, from its log.
+
+        Complete once the workers have stopped: a pool process's log lines may wait in its buffer.
+        """
+        found = {}
+        for number in range(1, (self.celery.count if self.celery else 0) + 1):
+            text = (self.log_dir / f"worker-{number}.log").read_text(errors="replace")
+            found[f"worker-{number}"] = {
+                (m["dag_id"], m["task_id"], m["run_id"]) for m in WORKLOAD_LINE.finditer(text)
+            }
+        return found
 
     def _wait_for_api(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -222,6 +298,13 @@ class LocalAirflow:
                 {"ids": dag_ids},
             ).fetchall()
         return [RunRecord(*row) for row in rows]
+
+    def all_task_instances(self) -> list[tuple[str, str, str, str, str | None]]:
+        """(dag_id, task_id, run_id, state, queue) of every task instance."""
+        with psycopg.connect(self.metadata_url) as conn:
+            return conn.execute(
+                "select dag_id, task_id, run_id, state, queue from task_instance order by dag_id, run_id, task_id"
+            ).fetchall()
 
     def task_instances(self, dag_id: str, run_id: str) -> list[tuple[str, str, datetime, datetime]]:
         with psycopg.connect(self.metadata_url) as conn:

@@ -1,6 +1,6 @@
 """The national shared database: its versioned schema and how a batch is applied to it.
 
-Schema ``national`` (version 1):
+Schema ``national`` (version 2):
 
 ``national.schema_version``
     One row per migration applied (version, applied_at, description). Migrations run in order,
@@ -9,6 +9,9 @@ Schema ``national`` (version 1):
     Indicator x province (``00`` = national) x year, per deployment: value, numerator and
     denominator, unit, target (operator, value, upper bound, scope, year), baseline and
     trajectory, status, agencies reported/expected, completeness rate.
+``national.indicator_values_legacy`` (version 2)
+    The same for the 63 legacy provinces over the years they existed (2023-2025), as reported,
+    with the current province each merged into and the targets of its own plan.
 ``national.submission_compliance``
     Province (``00`` = national) x year x kind of report (``year``: the annual report,
     ``quarter``: the quarterly ones), per deployment: reports owed, received, on time, late,
@@ -31,8 +34,9 @@ by ``deployment_id`` so deployments never overwrite each other. Every data table
 ``row_hash`` (content hash, see :mod:`planwh.sync.contract`), ``batch_id`` (the batch that last
 changed the row) and ``updated_at``.
 
-A batch is applied in one transaction: COPY of each file into a temporary table, set-based
-checks (structure, actions, keys, every row hash re-derived, batch checksum), deletes and
+A batch is applied in one transaction: COPY of each file into a temporary table of text, then
+typed (SDMX's missing-value markers become NULL, codes the mart values), set-based checks
+(structure, actions, codes, types, keys, every row hash re-derived, batch checksum), deletes and
 ``insert ... on conflict do update`` merges, then the ledger row. Any failure rolls all of it
 back. Batches of one deployment are serialised by a transaction-level advisory lock keyed by
 the deployment, applied at most once (the ledger is checked under that lock), never older
@@ -61,6 +65,7 @@ from planwh.sync.contract import (
     SharedTable,
     quote,
     row_hash_sql,
+    sql_literal,
 )
 from planwh.sync.errors import BatchRejected, SyncError
 
@@ -230,6 +235,48 @@ comment on column national.batches.checksum is 'SHA-256 over the sorted row hash
 """
 
 
+MIGRATION_2 = """
+create table national.indicator_values_legacy (
+    deployment_id uuid not null,
+    -- dimensions
+    indicator_code text not null,
+    province_code text not null,
+    year integer not null,
+    -- measures
+    value numeric,
+    current_province_code text,
+    numerator numeric,
+    denominator numeric,
+    unit text,
+    -- target and progress
+    target_scope text,
+    target_operator text,
+    target_value numeric,
+    target_value_high numeric,
+    target_year integer,
+    baseline_year integer,
+    baseline_value numeric,
+    trajectory_value numeric,
+    status text,
+    -- completeness
+    agencies_reported integer,
+    agencies_expected integer,
+    completeness_rate numeric,
+    -- sync
+    row_hash char(64) not null,
+    batch_id uuid not null,
+    updated_at timestamptz not null,
+    primary key (deployment_id, indicator_code, province_code, year)
+);
+
+comment on table national.indicator_values_legacy is
+    'Indicator x legacy province (63, until 2025-06-30) x year per deployment, as reported: value, own-plan target, status.';
+comment on column national.indicator_values_legacy.province_code is
+    'Legacy province code; the same code may name another current province (52: legacy Bình Định, current Gia Lai).';
+comment on column national.indicator_values_legacy.current_province_code is 'The current province it merged into.';
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -239,6 +286,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicator values, submission compliance, training coverage, metadata, batch ledger", MIGRATION_1),
+    Migration(2, "indicator values of the legacy provinces", MIGRATION_2),
 )
 
 
@@ -438,8 +486,26 @@ def _describe_key(conn: psycopg.Connection, table: SharedTable, line: int) -> st
     return ", ".join(f"{c.header}={v}" for c, v in zip(table.key, values, strict=True))
 
 
+def _raw(table: SharedTable) -> str:
+    return f"sync_raw_{table.name}"
+
+
+def _decoded(column: Column) -> str:
+    """SQL reading a raw text field: the missing-value marker is NULL, a code its mart value."""
+    raw = f"r.{quote(column.header)}"
+    value = raw
+    if column.code_map:
+        cases = " ".join(f"when {sql_literal(code)} then {sql_literal(v)}" for v, code in column.code_map.items())
+        value = f"(case {raw} {cases} end)"
+    return f"(case when {raw} = {sql_literal(column.missing)} then null else {value} end)"
+
+
 def load_table(conn: psycopg.Connection, table: SharedTable, data: bytes) -> int:
-    """COPY one SDMX-CSV file into a temporary table; return its data rows."""
+    """COPY one SDMX-CSV file into a temporary table of text, then type it; return its data rows.
+
+    A field that is not a code of its codelist or not of its column's type is refused with
+    its data row and column.
+    """
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         header = next(csv.reader([first_line.decode("utf-8")]), [])
@@ -450,22 +516,43 @@ def load_table(conn: psycopg.Connection, table: SharedTable, data: bytes) -> int
             f"{table.file_name}: header {','.join(header) or '(empty)'} differs from the expected "
             f"{','.join(table.headers)}"
         )
-    columns = ", ".join(
-        [f"{quote(h)} text" for h in ("STRUCTURE", "STRUCTURE_ID", "ACTION")]
-        + [f"{quote(c.header)} {c.type}" for c in table.columns]
-        + [f'{quote("ROW_HASH")} text']
-    )
-    conn.execute(
-        f"create temp table {_temp(table)} (_line bigint generated always as identity, {columns}) on commit drop"
-    )
+    raw = _raw(table)
+    columns = ", ".join(f"{quote(h)} text" for h in table.headers)
+    conn.execute(f"create temp table {raw} (_line bigint generated always as identity, {columns}) on commit drop")
     listed = ", ".join(quote(h) for h in table.headers)
     try:
-        with conn.cursor().copy(f"copy {_temp(table)} ({listed}) from stdin (format csv, header true)") as copy:
+        with conn.cursor().copy(f"copy {raw} ({listed}) from stdin (format csv, header true)") as copy:
             copy.write(data)
     except psycopg.DataError as exc:
         where = exc.diag.context or ""
         raise BatchRejected(f"{table.file_name}: {exc.diag.message_primary} ({where.strip()})") from exc
+    for column in table.columns:
+        _check_field(conn, table, column)
+    typed = ", ".join(f"{_decoded(c)}::{c.type} as {quote(c.header)}" for c in table.columns)
+    conn.execute(
+        f'create temp table {_temp(table)} on commit drop as select r._line, r."STRUCTURE", r."STRUCTURE_ID", '
+        f'r."ACTION", {typed}, r."ROW_HASH" from {raw} as r'
+    )
     return conn.execute(f"select count(*) from {_temp(table)}").fetchone()[0]
+
+
+def _check_field(conn: psycopg.Connection, table: SharedTable, column: Column) -> None:
+    """The first data row whose field is neither a code of the column's codelist nor of its type."""
+    field = f"r.{quote(column.header)}"
+    if column.code_map:
+        codes = ", ".join(sql_literal(code) for code in column.code_map.values())
+        bad = f"{field} not in ({codes}, {sql_literal(column.missing)})"
+        expected = f"a code of {column.codelist} ({', '.join(column.code_map.values())}) or {column.missing}"
+    elif column.type != "text" and conn.info.server_version >= 160000:
+        bad = f"{field} <> {sql_literal(column.missing)} and not pg_input_is_valid({field}, {sql_literal(column.type)})"
+        expected = f"a value of type {column.type} or {column.missing}"
+    else:
+        return
+    found = conn.execute(f"select r._line, {field} from {_raw(table)} as r where {bad} order by r._line limit 1").fetchone()
+    if found:
+        raise BatchRejected(
+            f"{table.file_name}, data row {found[0]}, {column.header}: {found[1]!r} is not {expected}"
+        )
 
 
 def check_table(conn: psycopg.Connection, table: SharedTable, mode: str) -> None:

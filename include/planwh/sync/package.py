@@ -3,14 +3,29 @@
 For a place without a connection to the national database. A package is a folder:
 
 ``<table>.csv`` (one per shared table)
-    SDMX-CSV-style data: ``STRUCTURE`` (``dataflow``), ``STRUCTURE_ID``
+    SDMX-CSV 2.0 data: ``STRUCTURE`` (``dataflow``), ``STRUCTURE_ID``
     (``PLANWH:DF_<TABLE>(<schema version>.0)``), ``ACTION``, the dimensions (``INDICATOR``,
-    ``REF_AREA``, ``TIME_PERIOD``...), ``OBS_VALUE``, the attributes, and ``ROW_HASH`` (the
-    row's content hash, re-derived and checked on loading). UTF-8, comma-separated, an empty
-    unquoted field is a missing value.
+    ``REF_AREA``, ``TIME_PERIOD``...), ``OBS_VALUE``, the attributes, and ``ROW_HASH`` (a
+    custom column: the row's content hash, re-derived and checked on loading). UTF-8,
+    comma-separated; codes as text (``01``), a missing value is ``NaN`` (numbers) or ``#N/A``.
+``structure.xml``, ``<table>.xml``
+    The SDMX structure the files are read with (SDMX-ML 2.1: codelists, concepts, a data
+    structure definition and a dataflow per table) and the same rows as SDMX-ML 2.1
+    StructureSpecificData, for SDMX tools (:mod:`planwh.sync.sdmx`).
 ``manifest.json``
     Format and schema version, deployment id and name, batch id and sequence, mode, creation
-    time, batch checksum, and for each file its table, structure id, rows, bytes and SHA-256.
+    time, batch checksum, for each CSV file its table, structure id, rows, bytes and SHA-256,
+    and the bytes and SHA-256 of each SDMX-ML file.
+
+Reading a package with an SDMX library (``sdmx1`` and ``pysdmx`` are tested)::
+
+    import sdmx
+    structure = sdmx.read_sdmx("structure.xml")
+    dataflow = structure.dataflow["DF_INDICATOR_VALUES"]
+    data = sdmx.read_sdmx("indicator_values.csv", structure=dataflow)   # or indicator_values.xml
+
+    from pysdmx.io import get_datasets
+    datasets = get_datasets("indicator_values.xml", "structure.xml")
 
 A package is a **full snapshot** of the deployment's shared data (``ACTION`` = ``I`` on every
 row, mode ``replace``), not the pending delta: it does not depend on what the national side
@@ -37,13 +52,13 @@ from pathlib import Path
 
 from planwh.db import national_url, warehouse_url
 from planwh.settings import Settings, load_settings
-from planwh.sync import national, source
+from planwh.sync import national, sdmx, source
 from planwh.sync.contract import SCHEMA_VERSION, SHARED_TABLES, Batch
 from planwh.sync.errors import PackageError
 from planwh.sync.run import DEFAULT_WAIT_SECONDS, counts_table
 
 PACKAGE_FORMAT = "planwh-national-package"
-PACKAGE_FORMAT_VERSION = 1
+PACKAGE_FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -135,6 +150,19 @@ def export_package(
                     "bytes": len(data),
                     "sha256": hashlib.sha256(data).hexdigest(),
                 })
+            sdmx_files = []
+            message_id = f"PLANWH_{batch.batch_id}"
+            documents = [("structure", None, sdmx.STRUCTURE_FILE,
+                          sdmx.structure_message(batch.files, message_id=message_id, prepared=batch.created_at))]
+            documents += [
+                ("data", table.name, f"{table.name}.xml",
+                 sdmx.data_message(table, batch.files[table.name], message_id=message_id, prepared=batch.created_at))
+                for table in SHARED_TABLES
+            ]
+            for kind, table_name, name, data in documents:
+                (partial / name).write_bytes(data)
+                sdmx_files.append({"kind": kind, "table": table_name, "path": name, "bytes": len(data),
+                                   "sha256": hashlib.sha256(data).hexdigest()})
             manifest = {
                 "format": PACKAGE_FORMAT,
                 "format_version": PACKAGE_FORMAT_VERSION,
@@ -147,6 +175,7 @@ def export_package(
                 "created_at": batch.created_at.astimezone(UTC).isoformat(),
                 "checksum": batch.checksum,
                 "files": files,
+                "sdmx_ml": sdmx_files,
             }
             (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
             if out.exists():
@@ -165,6 +194,22 @@ def export_package(
                         time.perf_counter() - started)
 
 
+def _verified(folder: Path, manifest_path: Path, entry: dict, what: str) -> bytes:
+    """A file the manifest lists, checked against its size and SHA-256."""
+    name = str(entry.get("path", ""))
+    if name != Path(name).name or name in ("", ".", ".."):
+        raise PackageError(f"{manifest_path}: file path {name!r} of {what} must be a plain file name")
+    path = folder / name
+    if not path.is_file():
+        raise PackageError(f"{path}: listed in the manifest but missing")
+    data = path.read_bytes()
+    if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        raise PackageError(
+            f"{path}: size or SHA-256 differs from the manifest; the file was changed or damaged after export"
+        )
+    return data
+
+
 def read_package(directory: Path | str) -> tuple[dict, Batch, dict[str, int]]:
     """Read and verify a package: manifest, format and schema version, every file's size and SHA-256.
 
@@ -179,7 +224,7 @@ def read_package(directory: Path | str) -> tuple[dict, Batch, dict[str, int]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PackageError(f"{manifest_path}: not valid JSON ({exc})") from exc
     required = ("format", "format_version", "schema_version", "deployment_id", "deployment_name", "batch_id",
-                "sequence", "mode", "created_at", "checksum", "files")
+                "sequence", "mode", "created_at", "checksum", "files", "sdmx_ml")
     missing = [k for k in required if k not in manifest]
     if missing:
         raise PackageError(f"{manifest_path}: missing field(s) {', '.join(missing)}")
@@ -202,19 +247,10 @@ def read_package(directory: Path | str) -> tuple[dict, Batch, dict[str, int]]:
         entry = entries.get(table.name)
         if entry is None:
             raise PackageError(f"{manifest_path}: no file listed for table {table.name}")
-        name = str(entry.get("path", ""))
-        if name != Path(name).name or name in ("", ".", ".."):
-            raise PackageError(f"{manifest_path}: file path {name!r} of {table.name} must be a plain file name")
-        path = folder / name
-        if not path.is_file():
-            raise PackageError(f"{path}: listed in the manifest but missing")
-        data = path.read_bytes()
-        if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
-            raise PackageError(
-                f"{path}: size or SHA-256 differs from the manifest; the file was changed or damaged after export"
-            )
-        files[table.name] = data
+        files[table.name] = _verified(folder, manifest_path, entry, table.name)
         rows[table.name] = int(entry.get("rows", -1))
+    for entry in manifest["sdmx_ml"]:
+        _verified(folder, manifest_path, entry, entry.get("table") or entry.get("kind", "?"))
     try:
         created_at = datetime.fromisoformat(manifest["created_at"])
     except (TypeError, ValueError) as exc:

@@ -40,11 +40,13 @@ from planwh.sync.contract import (
     SHARED_TABLES,
     STRUCTURE,
     Batch,
+    Column,
     SharedTable,
     batch_checksum,
     quote,
     row_hash_sql,
     row_key_sql,
+    sql_literal,
 )
 from planwh.sync.errors import MartsNotReady, SyncBusy, SyncError
 
@@ -258,6 +260,19 @@ def _stage_current(conn: psycopg.Connection, table: SharedTable) -> None:
             f"marts.{table.mart} has {problem[0]} ({problem[1]}): national.{table.name} needs one row per "
             f"{', '.join(c.source for c in table.key)}"
         )
+    for column in table.columns:
+        if column.code_map is None:
+            continue
+        unknown = conn.execute(
+            f"select {quote(column.name)}, row_key::text from sync_cur_{table.name} "
+            f"where {quote(column.name)} is not null and not ({quote(column.name)} = any(%s)) limit 1",
+            (list(column.code_map),),
+        ).fetchone()
+        if unknown:
+            raise SyncError(
+                f"marts.{table.mart}, row {unknown[1]}: {column.source} {unknown[0]!r} is none of the codes of "
+                f"{column.codelist} ({', '.join(column.code_map)}); add it to planwh/sync/contract.py"
+            )
 
 
 def _stage_delta(conn: psycopg.Connection, table: SharedTable, mode: str) -> dict[str, int]:
@@ -290,17 +305,30 @@ def _stage_delta(conn: psycopg.Connection, table: SharedTable, mode: str) -> dic
     return counts
 
 
+def _as_code(column: Column, ref: str) -> str:
+    """SQL writing a value as the files carry it: the code of a mapped codelist, booleans as true/false."""
+    if column.code_map:
+        cases = " ".join(f"when {sql_literal(value)} then {sql_literal(code)}" for value, code in column.code_map.items())
+        return f"(case {ref} {cases} end)"
+    return f"{ref}::text"
+
+
 def _export_csv(conn: psycopg.Connection, table: SharedTable) -> bytes:
-    """The table's delta as SDMX-CSV; a deleted row carries its key only."""
+    """The table's delta as SDMX-CSV; a deleted row carries its key only.
+
+    Key values come from the row key for deleted rows; other values are written as codes,
+    a NULL as SDMX's missing-value marker of its type.
+    """
     columns = []
     for column in table.columns:
         if column.is_key:
-            columns.append(
-                f"coalesce(c.{quote(column.name)}, (d.row_key ->> '{column.name}')::{column.type}) "
-                f"as {quote(column.header)}"
-            )
+            value = _as_code(column, f"coalesce(c.{quote(column.name)}, (d.row_key ->> '{column.name}')::{column.type})")
         else:
-            columns.append(f"c.{quote(column.name)} as {quote(column.header)}")
+            value = (
+                f"case when d.action = 'D' then null "
+                f"else coalesce({_as_code(column, f'c.{quote(column.name)}')}, {sql_literal(column.missing)}) end"
+            )
+        columns.append(f"{value} as {quote(column.header)}")
     order = ", ".join(str(4 + i) for i, c in enumerate(table.columns) if c.is_key)
     query = sql.SQL(
         "copy (select {structure} as \"STRUCTURE\", {structure_id} as \"STRUCTURE_ID\", "

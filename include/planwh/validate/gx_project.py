@@ -177,7 +177,13 @@ def store_result(
 
 
 def build_data_docs(settings: Settings) -> Path:
-    """Build GX Data Docs (static HTML) for every suite and stored result; return index.html."""
+    """Build GX Data Docs (static HTML) for every suite and stored result; return index.html.
+
+    The pages load nothing from the network (:mod:`planwh.validate.data_docs`).
+    """
+    from planwh.validate.data_docs import make_offline
+
     context = get_context(settings)
     context.build_data_docs()
+    make_offline(data_docs_dir(settings))
     return data_docs_dir(settings) / "index.html"

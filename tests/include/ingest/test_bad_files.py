@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from ingest_files import (
 from planwh.ingest.contracts import CONTRACTS
 from planwh.ingest.load import RAW_TABLE, ingest_file
 from planwh.settings import Settings, load_settings
+
+VIETNAMESE = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I)
 
 
 @dataclass
@@ -252,15 +255,15 @@ def test_bad_file_is_explained_not_dropped(corpus_settings: Settings, tmp_path: 
         assert outcome.reason
     else:
         assert case.reason in outcome.problem_counts, outcome.problem_counts
-    status, reason_code, rows_in, rows_loaded, rows_rejected, archive_path, sha = query(
-        settings, "select status, reason_code, rows_in, rows_loaded, rows_rejected, archive_path, sha256 "
+    status, reason_code, rows_in, rows_loaded, rows_rejected, rows_skipped, archive_path, sha = query(
+        settings, "select status, reason_code, rows_in, rows_loaded, rows_rejected, rows_skipped, archive_path, sha256 "
                   "from landing.files where file_id = %s", (outcome.file_id,))[0]
     assert status == case.status
     in_raw = scalar(settings, f"select count(*) from {RAW_TABLE[case.source]} where file_id = %s", (outcome.file_id,))
     quarantined = scalar(settings, "select count(distinct row_number) from quarantine.rejected_rows "
-                                   "where file_id = %s", (outcome.file_id,))
+                                   "where file_id = %s and severity = 'error'", (outcome.file_id,))
     if status == "loaded":
-        assert rows_in == rows_loaded + rows_rejected
+        assert rows_in == rows_loaded + rows_rejected + rows_skipped
         assert rows_loaded == in_raw and rows_rejected == quarantined
         assert rows_rejected >= 1
         contract = CONTRACTS[case.source]
@@ -273,10 +276,13 @@ def test_bad_file_is_explained_not_dropped(corpus_settings: Settings, tmp_path: 
         assert rows_in is None or rows_in == rows_loaded + rows_rejected
     assert Path(archive_path).read_bytes() == sent
     assert sha == hashlib.sha256(sent).hexdigest()
-    # ... and the sender gets a feedback file naming the reason
+    # ... and the sender gets a feedback file naming the reason, each problem said in Vietnamese first
     assert outcome.feedback_csv is not None and outcome.feedback_xlsx is not None
     with open(outcome.feedback_csv, encoding="utf-8-sig", newline="") as fh:
-        assert case.reason in {row[4] for row in list(csv.reader(fh))[1:]}
+        rows = list(csv.reader(fh))[1:]
+    assert case.reason in {row[4] for row in rows}
+    for row in rows:
+        assert VIETNAMESE.search(row[5]) and row[5] != row[6], row
 
 
 def test_row_messages_name_the_row_the_column_in_vietnamese_and_the_value(settings, tmp_path: Path) -> None:

@@ -127,19 +127,20 @@ def _snapshot(settings: Settings, file_id: int) -> dict[str, object]:
             "published_at, page_views, unique_visitors from raw.portal_statistics where file_id = %s "
             "order by row_number", (file_id,)).fetchall()
         rejected = conn.execute(
-            "select row_number, column_name, value, reason_code, message from quarantine.rejected_rows "
+            "select row_number, column_name, value, reason_code, message, message_vi, severity "
+            "from quarantine.rejected_rows "
             "where file_id = %s order by row_number nulls first, reason_code, column_name, message",
             (file_id,)).fetchall()
         ledger = conn.execute(
-            "select status, rows_in, rows_loaded, rows_rejected, reason_code, portal, stat_date, file_format, encoding "
-            "from landing.files where file_id = %s", (file_id,)).fetchone()
+            "select status, rows_in, rows_loaded, rows_rejected, rows_skipped, skipped_rows, reason_code, portal, "
+            "stat_date, file_format, encoding from landing.files where file_id = %s", (file_id,)).fetchone()
     return {"raw": raw, "rejected": rejected, "ledger": ledger}
 
 
 def _ingest(settings: Settings, path: Path, received: datetime) -> tuple[object, dict[str, object]]:
     outcome = ingest_file(settings, "portal", path, received_at=received)
-    comparable = (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected, outcome.reason_code,
-                  outcome.problem_counts)
+    comparable = (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected, outcome.rows_skipped,
+                  outcome.reason_code, outcome.problem_counts)
     return comparable, _snapshot(settings, outcome.file_id)
 
 
@@ -167,11 +168,11 @@ def test_fast_path_judges_every_row_as_the_python_path(settings: Settings, twin:
     assert fast[1]["ledger"] == slow[1]["ledger"]
     assert fast[1]["rejected"] == slow[1]["rejected"]
     assert fast[1]["raw"] == slow[1]["raw"]
-    status, rows_in, loaded, rejected, _, _ = fast[0]
+    status, rows_in, loaded, rejected, skipped, _, _ = fast[0]
     if status == "rejected":
         assert not taken
     else:
-        assert rows_in == loaded + rejected
+        assert rows_in == loaded + rejected + skipped
         assert taken, "the fast path was not taken"
         if variant != "only bad rows":
             assert taken[0].rows_fast > 0, "no row was loaded without the validator"
@@ -224,4 +225,4 @@ def test_progress_is_reported_per_chunk_of_rows_read(settings: Settings, tmp_pat
     chunks: list[int] = []
     outcome = ingest_file(settings, "portal", path, received_at=RECEIVED, on_rows=chunks.append)
     assert chunks == [100] * 10 + [50]
-    assert (outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected) == (1050, 1049, 1)
+    assert (outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected, outcome.rows_skipped) == (1051, 1049, 1, 1)

@@ -59,7 +59,12 @@ def test_submissions_load_typed_with_file_and_row_lineage(settings, tmp_path: Pa
 
     outcome = ingest_file(settings, "submissions", path, received_at=RECEIVED)
 
-    assert (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 3, 3, 0)
+    # rows in = loaded + rejected + skipped: the title line and the header are skipped, not data
+    assert (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected, outcome.rows_skipped) == (
+        "loaded", 5, 3, 0, 2)
+    assert query(settings, "select rows_in, rows_loaded, rows_rejected, rows_skipped, skipped_rows from landing.files "
+                           "where file_id = %s", (outcome.file_id,)) == [(5, 3, 0, 2, [["title", 1, 1, 1],
+                                                                                       ["header", 2, 2, 1]])]
     rows = query(settings, """
         select file_id, row_number, province_code, agency_code, period, period_kind, period_start, period_end,
                measure_code, value, task_code, submitted_at
@@ -178,7 +183,7 @@ def test_a_big_file_is_streamed_in_chunks_and_loaded_in_one_transaction(settings
     outcome = ingest_file(settings, "portal", path, received_at=RECEIVED, on_rows=chunks.append)
 
     assert chunks == [100] * 10 + [50]
-    assert (outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected) == (1050, 1049, 1)
+    assert (outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected, outcome.rows_skipped) == (1051, 1049, 1, 1)
     assert scalar(settings, "select count(*) from raw.portal_statistics") == 1049
 
 
@@ -248,7 +253,7 @@ def test_a_dry_run_reports_problems_and_leaves_no_trace(settings, tmp_path: Path
     outcome = check_file(settings, path, received_at=RECEIVED)
 
     assert outcome.source == "submissions"  # guessed from the header
-    assert (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected) == ("checked", 3, 1, 2)
+    assert (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_rejected) == ("checked", 4, 1, 2)
     assert [p.reason_code for p in outcome.problems] == ["negative_value", "agency_not_registered"]
     assert (raw_counts(settings), scalar(settings, "select count(*) from landing.files")) == before
     assert not (settings.archive_dir / "submissions").exists()
@@ -279,7 +284,7 @@ def test_the_ingest_command_prints_a_table_and_exits_1_only_for_whole_file_rejec
     assert _cli(["ingest", "submissions", str(good), "--received-at", "2024-12-15T09:00", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "1-good.csv" in out and "negative_value x1" in out and "feedback" in out
-    assert "rows in 2, loaded 1, rejected 1" in out
+    assert "rows in 3, loaded 1, rejected 1, skipped 1" in out
 
     write_csv(tmp_path / "sub" / "2-empty.csv", SUBMISSION_HEADER, [])
     assert _cli(["ingest", "submissions", str(tmp_path / "sub"), "--no-progress"]) == 1
@@ -296,8 +301,11 @@ def test_the_check_command_prints_problems_and_exits_1(settings, tmp_path: Path,
     assert _cli(["check", str(path), "--received-at", "2024-12-15"]) == 1
 
     out = capsys.readouterr().out
-    assert "portal (guessed from the header)" in out
-    assert "visitors_exceed_views: row 3, Lượt truy cập (unique_visitors): 9 unique visitors" in out
+    assert "Loại số liệu: thống kê cổng thông tin (nhận ra từ dòng tên cột)" in out
+    vietnamese = "  Dòng 3, cột “unique_visitors”: 9 lượt truy cập nhiều hơn 3 lượt xem của cùng dòng\n"
+    english = "      row 3, Lượt truy cập (unique_visitors): 9 unique visitors is more than the 3 page views"
+    assert vietnamese + english in out
+    assert (tmp_path / "p.feedback.xlsx").is_file()
     clean = write_csv(tmp_path / "ok.csv", PORTAL_HEADER, [portal_row()])
     assert _cli(["check", str(clean), "--source", "portal", "--received-at", "2024-12-15"]) == 0
 

@@ -52,7 +52,11 @@ def test_the_sample_loads_as_its_manifest_says_and_a_second_run_changes_nothing(
         found = Counter(query(settings, "select distinct row_number, reason_code from quarantine.rejected_rows "
                                         "where file_id = %s", (o.file_id,)))
         assert found == planted, path
-        assert o.rows_in == f["rows"] and o.rows_rejected == len({row for row, _ in planted}), path
+        assert o.rows_in - o.rows_skipped == f["rows"] and o.rows_rejected == len({row for row, _ in planted}), path
+        # ... and what is skipped is only what sits above the table: title lines, course details, the header
+        # and its column numbers
+        assert o.rows_in == o.rows_loaded + o.rows_rejected + o.rows_skipped, path
+        assert {kind for kind, *_ in o.skipped} <= {"title", "course", "header", "numbering"}, (path, o.skipped)
     # ... formula text is data: stored verbatim
     for path, f in expected.items():
         for special in f.get("specials", []):

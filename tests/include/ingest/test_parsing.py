@@ -50,8 +50,6 @@ def reason(func, text) -> str:
         ("1234.567", "1234.567"),  # four digits before the dot cannot be a thousands group
         ("1 234 567", "1234567"),
         ("1\u00a0234,5", "1234.5"),
-        ("70%", "70"),
-        ("70,5 %", "70.5"),
         ("-3", "-3"),
         ("  42  ", "42"),
         (",5", "0.5"),
@@ -67,6 +65,24 @@ def test_parse_number_reads_vietnamese_and_english_forms(text: str, expected: st
 )
 def test_parse_number_rejects_malformed_numbers(text: str) -> None:
     assert reason(parse_number, text) == "malformed_number"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("70%", "percentage_not_count"), ("70,5 %", "percentage_not_count"), ("3/4", "fraction_not_count"),
+     ("1,5 / 2", "fraction_not_count")],
+)
+def test_a_percentage_or_a_fraction_is_never_read_as_a_count(text: str, code: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_number(text)
+    assert info.value.reason_code == code
+    assert "không phải số lượng" in info.value.message_vi and "not a count" in info.value.message
+
+
+def test_a_date_in_a_number_cell_says_excel_made_it_a_date() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_number("03/04/2024")
+    assert info.value.reason_code == "malformed_number" and "là một ngày" in info.value.message_vi
 
 
 @pytest.mark.parametrize("text", ["", "   ", None])

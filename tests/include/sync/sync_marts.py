@@ -5,9 +5,10 @@
 tables in schema ``marts``; ``Marts`` holds a small dataset as dicts, written with ``write``.
 Columns the YAML declares without a type take the type the sync maps them to, else text.
 
-The dataset: three indicators x (national 00, Hà Nội 01, Đà Nẵng 48) x 2023-2025, compliance
-(annual and quarterly reports) and training coverage (two categories) for 01 and 48, the three indicators' metadata, and five provinces (two
-current, three legacy). Personal data of a test roster sits where a careless sync could pick
+The dataset: three indicators x (national 00, Hà Nội 01, Đà Nẵng 48) x 2023-2025, two of them
+for the legacy provinces 01 and 49 (Quảng Nam, now part of 48), compliance (annual and quarterly
+reports) and training coverage (two categories) for 01 and 48, the metadata of the three
+indicators and of the second training one, and five provinces (two current, three legacy). Personal data of a test roster sits where a careless sync could pick
 it up: raw tables, the quarantine, and mart columns that are not shared.
 """
 
@@ -28,8 +29,8 @@ from planwh.sync.contract import SHARED_TABLES
 
 REPO = Path(__file__).resolve().parents[3]
 MARTS_DIR = REPO / "dbt_project" / "models" / "marts"
-MARTS = ("fct_indicator_progress", "fct_submission_compliance_by_province", "fct_training_coverage",
-         "dim_indicator", "dim_province", "fct_indicator_sources")
+MARTS = ("fct_indicator_progress", "fct_indicator_progress_legacy", "fct_submission_compliance_by_province",
+         "fct_training_coverage", "dim_indicator", "dim_province", "fct_indicator_sources")
 
 # The test roster's personal data: none of it may reach the national database or a package.
 NAMES = ("Nguyễn Thị Hoa", "Trần Văn Bình", "Nguyen Thi Hoa")
@@ -122,6 +123,24 @@ class Marts:
                 "trajectory_value": Decimal("20.000"), "status": ("on track", "at risk", "no data")[n % 3],
                 "agencies_reported": n % 4, "agencies_expected": 4, "completeness_rate": Decimal(25 * (n % 4)),
             })
+        for n, (indicator, area, year) in enumerate(
+            (i, a, y) for i in INDICATORS[1:] for a in ("01", "49") for y in YEARS
+        ):
+            value = None if n % 4 == 3 else Decimal(100 * (n + 1)) / Decimal(7)
+            self.rows["fct_indicator_progress_legacy"].append({
+                "indicator_code": indicator, "province_key": f"legacy:{area}", "province_code": area,
+                "province_name": {"01": "Hà Nội", "49": "Quảng Nam"}[area],
+                "current_province_code": {"01": "01", "49": "48"}[area], "year": year,
+                "numerator": None if value is None else Decimal(100 * (n + 1)),
+                "denominator": None if value is None else 700, "value": value, "unit": "percent",
+                "target_scope": "province" if area == "49" else "national", "target_operator": ">=",
+                "target_value": Decimal(90 if area == "49" else 100), "target_year": 2028,
+                "target_source_document": "Kế hoạch 9034/KH-UBND" if area == "49" else "QĐ 1079/QĐ-TTg",
+                "baseline_year": 2023, "baseline_value": Decimal("14.285714285714285714"),
+                "trajectory_value": Decimal("30.5"), "status": "no data" if value is None else "achieved",
+                "agencies_reported": None if value is None else 3, "agencies_expected": 7,
+                "completeness_rate": None if value is None else Decimal("42.857142857142857143"),
+            })
         for area in ("01", "48"):
             for year in YEARS:
                 for kind, owed in (("year", 10), ("quarter", 0)):
@@ -141,10 +160,10 @@ class Marts:
                         "trainees_new_in_year": 1, "trainees_cumulative": year - 2022, "headcount": Decimal(20),
                         "headcount_agencies": 2, "coverage_rate": Decimal(5 * (year - 2022)),
                     })
-        for indicator in INDICATORS:
+        for indicator in (*INDICATORS, "trained_info_officials"):
             self.rows["dim_indicator"].append({
                 "indicator_code": indicator, "name_vi": f"Chỉ tiêu {indicator}", "name_en": indicator.replace("_", " "),
-                "unit": units[indicator], "direction": "increase", "is_cumulative": indicator != "spokesperson_mechanism",
+                "unit": units.get(indicator, "percent"), "direction": "increase", "is_cumulative": indicator != "spokesperson_mechanism",
                 "computation": "measure_sum", "target_operator": ">=", "target_value": Decimal(100),
                 "target_label": ">= 100 %", "target_scope_default": "province", "baseline_year": 2023,
                 "target_year": 2028, "source_reference": "QĐ 1079/QĐ-TTg",

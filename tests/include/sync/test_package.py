@@ -63,27 +63,40 @@ def test_package_round_trip_gives_the_same_rows_as_a_direct_sync(
     assert loaded.counts["indicator_values"] == {"received": 27, "inserted": 27, "updated": 0, "deleted": 0}
     assert ledger(spare_national_url) == [(exported.batch_id, "package", "replace", "loaded", marts.total, 0, 0)]
 
-    # ... the package is SDMX-CSV files and a manifest with checksums and the schema version
+    # ... the package is SDMX-CSV files, their SDMX structure and SDMX-ML twins, and a manifest
+    # with checksums and the schema version
     manifest = json.loads((exported.directory / "manifest.json").read_text("utf-8"))
-    assert manifest["schema_version"] == 1 and manifest["batch_id"] == exported.batch_id
+    assert manifest["schema_version"] == 2 and manifest["batch_id"] == exported.batch_id
     assert manifest["deployment_id"] == exported.deployment_id
     assert {f["path"] for f in manifest["files"]} == {f"{t.name}.csv" for t in SHARED_TABLES}
-    for entry in manifest["files"]:
+    assert {f["path"] for f in manifest["sdmx_ml"]} == {"structure.xml", *(f"{t.name}.xml" for t in SHARED_TABLES)}
+    for entry in manifest["files"] + manifest["sdmx_ml"]:
         data = (exported.directory / entry["path"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+    for entry in manifest["files"]:
         assert entry["rows"] == len(marts.rows[next(t.mart for t in SHARED_TABLES if t.name == entry["table"])])
+    assert sorted(p.name for p in exported.directory.iterdir()) == sorted(
+        ["manifest.json", *(e["path"] for e in manifest["files"] + manifest["sdmx_ml"])])
     with open(exported.directory / "indicator_values.csv", encoding="utf-8", newline="") as fh:
         records = list(csv.DictReader(fh))
     assert list(records[0])[:7] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "INDICATOR", "REF_AREA", "TIME_PERIOD",
                                     "OBS_VALUE"]
     assert {(r["STRUCTURE"], r["STRUCTURE_ID"], r["ACTION"]) for r in records} == {
-        ("dataflow", "PLANWH:DF_INDICATOR_VALUES(1.0)", "I")
+        ("dataflow", "PLANWH:DF_INDICATOR_VALUES(2.0)", "I")
     }
     hanoi = next(r for r in records if (r["INDICATOR"], r["REF_AREA"], r["TIME_PERIOD"]) == (
         "books_published", "01", "2024"))
     assert hanoi["OBS_VALUE"] == str(marts.find(
         "fct_indicator_progress", indicator_code="books_published", province_code="01", year=2024)["value"])
-    assert hanoi["TARGET_SCOPE"] == ""  # missing values are empty fields
+    # codes as text, status as its code, missing values as SDMX's markers (an empty field means "not reported")
+    assert hanoi["REF_AREA"] == "01" and hanoi["PROGRESS_STATUS"] == "at_risk"
+    assert hanoi["TARGET_SCOPE"] == "#N/A" and hanoi["TARGET_VALUE_HIGH"] == "NaN"
+    with open(exported.directory / "indicator_values_legacy.csv", encoding="utf-8", newline="") as fh:
+        legacy = {(r["INDICATOR"], r["REF_AREA"], r["TIME_PERIOD"]): r for r in csv.DictReader(fh)}
+    assert len(legacy) == len(marts.rows["fct_indicator_progress_legacy"])
+    no_data = legacy["trained_hr_officials", "01", "2024"]
+    assert (no_data["OBS_VALUE"], no_data["PROGRESS_STATUS"], no_data["CURRENT_REF_AREA"]) == ("NaN", "no_data", "01")
+    assert legacy["spokesperson_mechanism", "49", "2024"]["CURRENT_REF_AREA"] == "48"
 
     # WHEN the same package is loaded again
     again = load_package(exported.directory, url=spare_national_url)
@@ -157,28 +170,37 @@ def test_a_damaged_or_foreign_package_is_refused_with_the_file_named(
         load_package(damaged, url=spare_national_url)
 
     # a value changed and its file checksum forged
-    forged = tmp_path / "forged"
-    shutil.copytree(exported.directory, forged)
-    path = forged / "indicator_values.csv"
-    text = path.read_text("utf-8")
-    lines = text.splitlines(keepends=True)
-    fields = next(csv.reader([lines[3]]))
-    fields[6] = "100"  # OBS_VALUE
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(fields)
-    path.write_text("".join([*lines[:3], buffer.getvalue(), *lines[4:]]), "utf-8")
-    rewrite_manifest(forged, lambda m: [
-        f.update(sha256=hashlib.sha256(path.read_bytes()).hexdigest(), bytes=path.stat().st_size)
-        for f in m["files"] if f["table"] == "indicator_values"
-    ])
+    def forge(name: str, header: str, value: str) -> Path:
+        forged = tmp_path / f"forged-{header}"
+        shutil.copytree(exported.directory, forged)
+        path = forged / f"{name}.csv"
+        lines = path.read_text("utf-8").splitlines(keepends=True)
+        fields = next(csv.reader([lines[3]]))
+        fields[next(csv.reader([lines[0]])).index(header)] = value
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(fields)
+        path.write_text("".join([*lines[:3], buffer.getvalue(), *lines[4:]]), "utf-8")
+        rewrite_manifest(forged, lambda m: [
+            f.update(sha256=hashlib.sha256(path.read_bytes()).hexdigest(), bytes=path.stat().st_size)
+            for f in m["files"] if f["table"] == name
+        ])
+        return forged
+
     with pytest.raises(BatchRejected, match=r"indicator_values\.csv, data row 3: ROW_HASH does not match"):
-        load_package(forged, url=spare_national_url)
+        load_package(forge("indicator_values", "OBS_VALUE", "100"), url=spare_national_url)
+    # ... or not a code, or not a number: refused with the row and the column
+    with pytest.raises(BatchRejected, match=r"indicator_values\.csv, data row 3, PROGRESS_STATUS: 'on track' is "
+                                            r"not a code of CL_PROGRESS_STATUS"):
+        load_package(forge("indicator_values", "PROGRESS_STATUS", "on track"), url=spare_national_url)
+    with pytest.raises(BatchRejected, match=r"indicator_values\.csv, data row 3, TARGET_VALUE: 'n/a' is not a value "
+                                            r"of type numeric or NaN"):
+        load_package(forge("indicator_values", "TARGET_VALUE", "n/a"), url=spare_national_url)
 
     # a package of another schema version
     other = tmp_path / "other-version"
     shutil.copytree(exported.directory, other)
-    rewrite_manifest(other, lambda m: m.update(schema_version=2))
-    with pytest.raises(PackageError, match="schema version 2"):
+    rewrite_manifest(other, lambda m: m.update(schema_version=1))
+    with pytest.raises(PackageError, match="schema version 1"):
         load_package(other, url=spare_national_url)
 
     # nothing was loaded by any of them
@@ -242,7 +264,7 @@ def test_no_personal_data_reaches_the_national_database_or_a_package(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema not in ('pg_catalog', 'information_schema') and table_type = 'BASE TABLE'"
         ).fetchall()
-        assert len(tables) == 7
+        assert len(tables) == 8
         for schema, table in tables:
             out = bytearray()
             with conn.cursor().copy(f'copy "{schema}"."{table}" to stdout') as copy:
@@ -251,7 +273,7 @@ def test_no_personal_data_reaches_the_national_database_or_a_package(
             assert out or table == "batches", f"{schema}.{table} is empty: the scan would prove nothing"
             found += scan_for_personal_data(iter([(f"{schema}.{table}", bytes(out))]))
     files = sorted(exported.directory.iterdir())
-    assert len(files) == len(SHARED_TABLES) + 1
+    assert len(files) == 2 * len(SHARED_TABLES) + 2  # CSV and XML per table, structure, manifest
     found += scan_for_personal_data((str(path), path.read_bytes()) for path in files)
     assert found == []
 

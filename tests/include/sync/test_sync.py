@@ -46,20 +46,20 @@ def test_first_sync_sends_every_row_and_a_second_sends_nothing(
 
     # THEN every mart row is in the national database, under one batch in both ledgers
     assert first.batch_id and first.mode == "delta"
-    assert first.total("inserted") == marts.total == 59
+    assert first.total("inserted") == marts.total == 72
     assert first.total("updated") == first.total("deleted") == 0
     rows = national_rows(national_db)
     assert {name: len(r) for name, r in rows.items()} == {
-        "indicator_values": 27, "submission_compliance": 12, "training_coverage": 12, "indicators": 3,
-        "province_mapping": 5,
+        "indicator_values": 27, "indicator_values_legacy": 12, "submission_compliance": 12,
+        "training_coverage": 12, "indicators": 4, "province_mapping": 5,
     }
-    assert national_db.execute("select version from national.schema_version").fetchall() == [(1,)]
+    assert national_db.execute("select version from national.schema_version").fetchall() == [(1,), (2,)]
     (batch_id, mode, status, inserted, updated, deleted, checksum), = ledger(national_db)
-    assert (batch_id, mode, status, inserted, updated, deleted) == (first.batch_id, "delta", "acknowledged", 59, 0, 0)
+    assert (batch_id, mode, status, inserted, updated, deleted) == (first.batch_id, "delta", "acknowledged", 72, 0, 0)
     # the checksum is the sha256 of the sorted row hashes the national side holds
     assert checksum == batch_checksum(r[-1] for table_rows in rows.values() for r in table_rows)
     assert warehouse.execute("select status, checksum from sync.batches").fetchall() == [("acknowledged", checksum)]
-    assert warehouse.execute("select count(*) from sync.acknowledged_rows").fetchone()[0] == 59
+    assert warehouse.execute("select count(*) from sync.acknowledged_rows").fetchone()[0] == 72
     assert warehouse.execute("select count(*) from sync.batch_rows").fetchone()[0] == 0
     # values arrive as the marts hold them (numeric scale aside)
     hanoi = next(r for r in rows["indicator_values"] if r[:3] == ("trained_hr_officials", "01", 2024))
@@ -130,7 +130,7 @@ def test_a_corrected_value_updates_exactly_that_row_and_a_deleted_row_is_deleted
     ).fetchone()[0] == 0
     assert national_db.execute("select count(*) from national.province_mapping").fetchone()[0] == 4
     assert row_versions(national_db) == after
-    assert [r[3:6] for r in ledger(national_db)] == [(59, 0, 0), (0, 1, 0), (0, 0, 2)]
+    assert [r[3:6] for r in ledger(national_db)] == [(72, 0, 0), (0, 1, 0), (0, 0, 2)]
     assert sync_national(settings).batch_id is None
 
 
@@ -157,7 +157,7 @@ def test_target_down_mid_batch_leaves_nothing_there_and_the_next_run_completes(
         sync_national(settings)
 
     # THEN the national database holds nothing of the batch, and the warehouse still has it pending
-    assert merged == ["indicator_values", "submission_compliance"]
+    assert merged == ["indicator_values", "indicator_values_legacy"]
     assert all(not rows for rows in national_rows(national_db).values())
     assert ledger(national_db) == []
     (lost_batch, status), = warehouse.execute("select batch_id::text, status from sync.batches").fetchall()
