@@ -74,6 +74,9 @@ LOAD_CIRCUMSTANCES = {
 }
 # Tables that are the sweeps' own bookkeeping (when each folder was looked at, what was on disk then).
 SWEEP_BOOKKEEPING = {("landing", "sweeps"), ("landing", "observations")}
+# Text that names a file by its id ("the same bytes were already received as file 128"): the id is
+# compared through duplicate_of_file_id, the rest of the text as it is.
+ID_IN_TEXT = {("landing", "files", "reason"): r"regexp_replace(t.{}, 'file \d+', 'file #', 'g')"}
 
 
 def table_fingerprints(url: str, schema: str, *, by_file: bool = False) -> dict[str, tuple[int, str]]:
@@ -102,7 +105,9 @@ def table_fingerprints(url: str, schema: str, *, by_file: bool = False) -> dict[
                     sql.SQL(FILE_KEY.format(ref="t.{}")).format(sql.Identifier(name))
                     if name == "file_id" or name.endswith("_file_id")
                     else sql.SQL(RECEPTION_KEY.format(ref="t.{}")).format(sql.Identifier(name))
-                    if name == "reception_id" else sql.SQL("t.{}").format(sql.Identifier(name))
+                    if name == "reception_id"
+                    else sql.SQL(ID_IN_TEXT[(schema, table, name)]).format(sql.Identifier(name))
+                    if (schema, table, name) in ID_IN_TEXT else sql.SQL("t.{}").format(sql.Identifier(name))
                     for name, in conn.execute(
                         "select column_name from information_schema.columns where table_schema = %s "
                         "and table_name = %s order by ordinal_position",
