@@ -85,6 +85,8 @@ def _recreate(server: str, name: str, template: str | None = None) -> str:
 def _prepare_base(settings: Settings, provinces: int, day: date) -> Settings:
     """A warehouse holding everything received before ``day``, marts built (the bench's start)."""
     from planwh.commands.seeds import load_reference
+    from planwh.ingest.reception import sweep
+    from planwh.ingest.schema import SOURCES
     from planwh.sample import SampleSpec, generate_sample
     from planwh.transform import transform
 
@@ -95,6 +97,8 @@ def _prepare_base(settings: Settings, provinces: int, day: date) -> Settings:
     )
     generate_sample(base.landing_dir, SampleSpec(provinces=provinces), clean=True)
     load_reference(base)
+    for source in SOURCES:  # the sample's history, registered at the files' own times
+        sweep(base, source, history=True)
     backlog = Interval(Interval.for_day(date(2023, 1, 1)).start, Interval.for_day(day).start)
     for dag_id in DAG_SOURCES:
         run_ingest_dag_code(base, dag_id, backlog)

@@ -91,6 +91,9 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     monkeypatch.setenv("PLANWH_STATE_DIR", str(base / "default-state"))
     monkeypatch.setenv("PLANWH_LANDING_DIR", str(base / "default-landing"))
     monkeypatch.setenv("PLANWH_DOTENV", str(base / "no.env"))
+    # Tests write a landing file and sweep at once; the quiet period is tested on its own
+    # (tests/include/ingest/test_reception.py).
+    monkeypatch.setenv("PLANWH_LANDING_QUIET_SECONDS", "0")
     monkeypatch.delenv("PLANWH_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("PLANWH_NATIONAL_URL", raising=False)
     monkeypatch.delenv("PLANWH_PSEUDONYM_KEY", raising=False)

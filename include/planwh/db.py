@@ -314,9 +314,12 @@ def ensure_database(url: str) -> None:
             return
     except psycopg.OperationalError as exc:
         if "does not exist" not in str(exc):
-            raise DatabaseError(f"cannot connect to {redact(url)}: {exc}") from exc
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'create database "{dbname}"')
+            raise unreachable(url, exc) from exc
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'create database "{dbname}"')
+    except psycopg.OperationalError as exc:
+        raise unreachable(admin, exc) from exc
 
 
 def redact(url: str) -> str:
@@ -328,13 +331,32 @@ def redact(url: str) -> str:
     return url
 
 
+def unreachable(url: str, exc: Exception) -> DatabaseError:
+    """The one-line error for a database that cannot be reached, saying what to do."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    # libpq: 'connection failed: connection to server at "h", port p failed: <the reason>'
+    detail = " ".join(first.rsplit(" failed: ", 1)[-1].split())
+    if len(detail) > 160:
+        detail = detail[:157] + "..."
+    return DatabaseError(
+        f"cannot connect to {redact(url)} ({detail}): start it (`planwh db up` for the embedded server) "
+        "or correct PLANWH_WAREHOUSE_URL / PLANWH_NATIONAL_URL"
+    )
+
+
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
     """A psycopg 3 connection to the warehouse (or ``url``)."""
     target = url or warehouse_url()
     try:
         return psycopg.connect(target, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
-        raise DatabaseError(f"cannot connect to {redact(target)}: {exc}") from exc
+        raise unreachable(target, exc) from exc
+
+
+def check_warehouse(settings: Settings | None = None) -> None:
+    """Raise :class:`DatabaseError` now if the warehouse cannot be reached (before a long job)."""
+    with connect(warehouse_url(settings)):
+        pass
 
 
 def sqlalchemy_url(url: str) -> str:

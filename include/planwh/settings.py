@@ -27,6 +27,19 @@ Variables (all optional; see ``.env.example``):
 ``PLANWH_PORTAL_API_URL``, ``PLANWH_PORTAL_API_TOKEN``
     A provincial portal's statistics API, for pulls outside Airflow (inside Airflow the
     connection ``portal_api_<portal>`` holds them).
+``PLANWH_PORTAL_API_MAX_DAYS``
+    Most days one run pulls from one portal's API when catching up from its cursor (default
+    31); the next run goes on from where this one stopped.
+``PLANWH_LIVE_RUN_GRACE_HOURS``
+    How long after its data interval ends a run is still the *live* run, which sweeps the
+    landing folders and takes every file no run has taken yet (default 24: the scheduled run of
+    yesterday, or the first run after an outage). Older intervals are re-judged from the ledger.
+``PLANWH_LANDING_QUIET_SECONDS``
+    A landing file not written to for this long is complete (default 60); a younger one is
+    registered once a sweep finds it unchanged since the previous sweep.
+``PLANWH_LANDING_STALE_HOURS``
+    A landing file still unregistered, or registered but not loaded, after this long fails the
+    daily chain's landing check and alerts (default 36).
 """
 
 from __future__ import annotations
@@ -66,6 +79,10 @@ class Settings:
     pseudonym_key_value: str | None = field(default=None, repr=False)
     portal_api_url: str | None = None
     portal_api_token: str | None = field(default=None, repr=False)
+    portal_api_max_days: int = 31
+    live_run_grace_hours: int = 24
+    landing_quiet_seconds: int = 60
+    landing_stale_hours: int = 36
 
     @property
     def uses_embedded(self) -> bool:
@@ -113,7 +130,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
         raw = merged.get(name, "").strip()
         return Path(raw).expanduser().resolve() if raw else default
 
-    def integer(name: str, default: int) -> int:
+    def integer(name: str, default: int, *, minimum: int = 1) -> int:
         raw = merged.get(name, "").strip()
         if not raw:
             return default
@@ -121,8 +138,9 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
             value = int(raw)
         except ValueError as exc:
             raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
-        if value <= 0:
-            raise SettingsError(f"{name} must be positive, got {value}")
+        if value < minimum:
+            bound = "positive" if minimum == 1 else f"at least {minimum}"
+            raise SettingsError(f"{name} must be {bound}, got {value}")
         return value
 
     def url(name: str) -> str | None:
@@ -145,4 +163,8 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
         pseudonym_key_value=merged.get("PLANWH_PSEUDONYM_KEY") or None,
         portal_api_url=merged.get("PLANWH_PORTAL_API_URL", "").strip() or None,
         portal_api_token=merged.get("PLANWH_PORTAL_API_TOKEN", "").strip() or None,
+        portal_api_max_days=integer("PLANWH_PORTAL_API_MAX_DAYS", 31),
+        live_run_grace_hours=integer("PLANWH_LIVE_RUN_GRACE_HOURS", 24),
+        landing_quiet_seconds=integer("PLANWH_LANDING_QUIET_SECONDS", 60, minimum=0),
+        landing_stale_hours=integer("PLANWH_LANDING_STALE_HOURS", 36),
     )

@@ -61,17 +61,31 @@ def plant_handled_exceeds_detected(settings: Settings, day: date) -> Path:
 # What a file id stands for when two warehouses loaded the same files in another order.
 FILE_KEY = "(select f.source || ':' || f.original_name || ':' || coalesce(f.sha256, '') from landing.files as f " \
            "where f.file_id = {ref})"
+# What a reception id stands for: the landing file registered (source, path, SHA-256).
+RECEPTION_KEY = "(select r.source || ':' || r.path || ':' || coalesce(r.sha256, '') from landing.receptions as r " \
+                "where r.reception_id = {ref})"
 # Columns that record where or when a load ran, not what it loaded: the archive under the state
-# folder, the time of loading.
-LOAD_CIRCUMSTANCES = {("landing", "files", "archive_path"), ("landing", "files", "loaded_at")}
+# folder, the time of loading, when a sweep saw or a run claimed a file (the reception time they
+# give it, received_at, is content).
+LOAD_CIRCUMSTANCES = {
+    ("landing", "files", "archive_path"), ("landing", "files", "loaded_at"),
+    ("landing", "receptions", "archive_path"), ("landing", "receptions", "first_seen_at"),
+    ("landing", "receptions", "registered_at"), ("landing", "receptions", "taken_at"),
+}
+# Tables that are the sweeps' own bookkeeping (when each folder was looked at, what was on disk then).
+SWEEP_BOOKKEEPING = {("landing", "sweeps"), ("landing", "observations")}
+# Text that names a file by its id ("the same bytes were already received as file 128"): the id is
+# compared through duplicate_of_file_id, the rest of the text as it is.
+ID_IN_TEXT = {("landing", "files", "reason"): r"regexp_replace(t.{}, 'file \d+', 'file #', 'g')"}
 
 
 def table_fingerprints(url: str, schema: str, *, by_file: bool = False) -> dict[str, tuple[int, str]]:
     """Row count and md5 of the sorted rows of every table in ``schema``.
 
     ``by_file``: every file id (``file_id``, ``*_file_id``) is replaced by the file it stands for
-    (source, name, SHA-256) and the load circumstances are left out, so two warehouses that loaded
-    the same files in another order (parallel DAG runs, two executors) compare equal.
+    (source, name, SHA-256), every reception id by the landing file it registered, and the load
+    circumstances and the sweeps' bookkeeping are left out, so two warehouses that loaded the same
+    files in another order (parallel DAG runs, two executors) compare equal.
     """
     with psycopg.connect(url) as conn:
         tables = [
@@ -84,10 +98,16 @@ def table_fingerprints(url: str, schema: str, *, by_file: bool = False) -> dict[
         ]
         result = {}
         for table in tables:
+            if by_file and (schema, table) in SWEEP_BOOKKEEPING:
+                continue
             if by_file:
                 columns = [
                     sql.SQL(FILE_KEY.format(ref="t.{}")).format(sql.Identifier(name))
-                    if name == "file_id" or name.endswith("_file_id") else sql.SQL("t.{}").format(sql.Identifier(name))
+                    if name == "file_id" or name.endswith("_file_id")
+                    else sql.SQL(RECEPTION_KEY.format(ref="t.{}")).format(sql.Identifier(name))
+                    if name == "reception_id"
+                    else sql.SQL(ID_IN_TEXT[(schema, table, name)]).format(sql.Identifier(name))
+                    if (schema, table, name) in ID_IN_TEXT else sql.SQL("t.{}").format(sql.Identifier(name))
                     for name, in conn.execute(
                         "select column_name from information_schema.columns where table_schema = %s "
                         "and table_name = %s order by ordinal_position",
@@ -118,11 +138,17 @@ def warehouse_content(url: str) -> dict[str, tuple[int, str]]:
     return content
 
 
+# A log of runs, not data: each live run records that it swept the landing folders (the lower bound of
+# the next files' reception window), a re-run too.
+RUN_LOGS = {"landing.sweeps"}
+
+
 def warehouse_state(url: str) -> dict[str, object]:
     """What a re-run must not change: the ledger, the gate's verdicts, published and mart rows."""
     state: dict[str, object] = {}
     for schema in ("landing", "published", "marts", "quarantine"):
-        state.update({f"{schema}.{k}": v for k, v in table_fingerprints(url, schema).items()})
+        state.update({f"{schema}.{k}": v for k, v in table_fingerprints(url, schema).items()
+                      if f"{schema}.{k}" not in RUN_LOGS})
     with psycopg.connect(url) as conn:
         state["audit.batches"] = conn.execute(
             "select count(*), max(validated_at) from audit.batches"

@@ -4,9 +4,10 @@ warehouse ends as a LocalExecutor run leaves it.
 Airflow's API server, DAG processor and scheduler run as child processes with their metadata in
 a fresh database of the test's PostgreSQL server; two ``airflow celery worker`` processes serve a
 queue of their own on the machine's Redis (127.0.0.1:6379, a database number and queue name
-unique to the run), each with its own log-server port. The daily chain is triggered as an
-operator would (``airflow dags trigger`` of the three ingest DAGs, taking over the sample's
-landing folder); the transform and the national sync follow through their asset schedules. The
+unique to the run), each with its own log-server port. The daily chain is the scheduler's: once
+unpaused, the three ingest DAGs run yesterday's interval, the live run, whose first sweep takes
+the sample's landing folder over; the transform and the national sync follow through their asset
+schedules. The
 same chain then runs under the LocalExecutor into a second warehouse, and the two are compared
 table by table, file ids mapped to the files they stand for (the three ingest DAGs load in
 parallel, so the ids differ).
@@ -14,24 +15,20 @@ parallel, so the ids differ).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from datetime import date
 
 import psycopg
 import pytest
 from dag_helpers import warehouse_content, write_sample
 from psycopg import sql
 
-from planwh.orchestration.local_run import INGEST_DAGS, SYNC_DAG, TRANSFORM_DAG, manual_logical_date
+from planwh.orchestration.local_run import INGEST_DAGS, SYNC_DAG, TRANSFORM_DAG
 from planwh.orchestration.scheduler import CeleryWorkers, LocalAirflow, RunRecord
 from planwh.orchestration.transform_dag import ensure_manifest
 from planwh.settings import Settings
 
 REDIS = ("127.0.0.1", 6379)
-CHAIN_DAY = date(2024, 12, 10)
-SINCE = date(2023, 1, 1)
 CHAIN = (*INGEST_DAGS, TRANSFORM_DAG, SYNC_DAG)
 # the national tables' columns that name the sender and the batch, not the data
 NATIONAL_BOOKKEEPING = ("deployment_id", "batch_id", "updated_at")
@@ -50,14 +47,12 @@ def _drop(server_url: str, *names: str) -> None:
 
 
 def run_daily_chain(airflow: LocalAirflow) -> list[RunRecord]:
-    """Trigger the ingest DAGs for CHAIN_DAY, taking over everything received since SINCE, and
-    wait until they, the transform and the sync have finished."""
+    """Unpause the chain: the scheduler runs the ingest DAGs' latest interval (yesterday's), the live
+    run, whose first sweep takes the sample's landing folder over; wait until they, the transform
+    and the sync have finished."""
     airflow.wait_for_dags(list(CHAIN), timeout=180)
     for dag_id in CHAIN:
         airflow.cli("dags", "unpause", dag_id)
-    for dag_id in INGEST_DAGS:
-        airflow.cli("dags", "trigger", dag_id, "--logical-date", manual_logical_date(CHAIN_DAY).isoformat(),
-                    "--conf", json.dumps({"received_since": SINCE.isoformat()}))
     return airflow.wait_until_idle(
         list(CHAIN), expect={**dict.fromkeys(INGEST_DAGS, 1), TRANSFORM_DAG: 1, SYNC_DAG: 1}, timeout=900
     )
@@ -133,8 +128,7 @@ def test_two_celery_workers_run_the_daily_chain_into_the_warehouse_a_local_execu
         # ran there too and skipped itself), and none ran on both
         assert finished <= executed <= {(d, t, r) for d, t, r, *_ in instances}
         assert not workloads["worker-1"] & workloads["worker-2"]
-        chain_runs = {(r.dag_id, r.run_id) for r in runs if r.run_type != "scheduled"}
-        assert chain_runs <= {(d, r) for d, _, r in finished}  # the triggered and asset-triggered runs ran there
+        assert {(r.dag_id, r.run_id) for r in runs} <= {(d, r) for d, _, r in finished}  # every run ran there
 
         # WHEN the same chain runs under the LocalExecutor into another warehouse
         local = settings.with_overrides(

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 from planwh.orchestration.airflow_env import DAGS_FOLDER, airflow_environment, child_environment
+from planwh.orchestration.local_run import dag_ids
 from planwh.orchestration.transform_dag import ensure_manifest
 
 REPORT = r"""
@@ -75,6 +76,8 @@ def test_dags_import_follow_the_house_rules_and_parse_fast(settings) -> None:
     assert report["errors"] == {}
     dags = report["dags"]
     assert set(INGEST) | {"transform_warehouse"} <= set(dags)
+    # one DAG per file, named as the file: what `planwh airflow run` checks a DAG id against
+    assert set(dags) == set(dag_ids())
     for dag_id, dag in dags.items():
         assert dag["tags"] and dag["doc_md"], dag_id
         if not dag_id.startswith(("ingest_", "transform_")):

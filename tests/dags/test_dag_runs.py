@@ -1,5 +1,6 @@
 """The real DAGs under ``dag.test()``: a day's chain end to end, a gate failure that shows, a
-re-run that changes nothing, and the portal API pulled for the run's day.
+re-run that changes nothing, the portal API pulled for the run's day, and the live run loading a
+file copied with an old time while its landing check alerts on a file that waits too long.
 
 Each test runs one child process (``planwh.orchestration.local_run``) with its own Airflow home
 and SQLite metadata database in the test's state folder; the warehouse is the test's database on
@@ -9,9 +10,10 @@ the embedded PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,11 +21,17 @@ import psycopg
 import pytest
 from dag_helpers import plant_handled_exceeds_detected, warehouse_state, write_sample
 
-from planwh.orchestration.local_run import run_dags, run_daily_chain
+from planwh.ingest.parsing import VIETNAM_TZ
+from planwh.ingest.reception import sweep
+from planwh.orchestration.local_run import last_complete_day, run_dags, run_daily_chain
 
-CHAIN_DAY = date(2024, 12, 10)
-SINCE = date(2023, 1, 1)
 TOKEN = "dag-test-token"
+
+
+@pytest.fixture(autouse=True)
+def _live_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Yesterday's run stays the live one should a test cross midnight (the child reads the setting)."""
+    monkeypatch.setenv("PLANWH_LIVE_RUN_GRACE_HOURS", "48")
 
 
 class _Webhook(BaseHTTPRequestHandler):
@@ -57,12 +65,15 @@ def alerts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
 
 
 def test_daily_chain_runs_end_to_end_fails_visibly_on_the_gate_and_reruns_as_a_no_op(settings, alerts) -> None:
-    # GIVEN a clean sample, plus a report received on the chain's day that only the gate rejects
+    # GIVEN a clean sample, plus a report sent yesterday that only the gate rejects (its agency registered
+    # that morning, after every register of the sample), none of it swept before
+    day = last_complete_day()
     write_sample(settings)
-    plant_handled_exceeds_detected(settings, CHAIN_DAY)
+    plant_handled_exceeds_detected(settings, day)
 
-    # WHEN the daily chain runs through the real DAGs, taking over everything received so far
-    states = run_daily_chain(settings, CHAIN_DAY, received_since=SINCE)
+    # WHEN the daily chain of yesterday (the live one) runs through the real DAGs: its first sweep takes
+    # the landing folder's history over
+    states = run_daily_chain(settings, day)
 
     # THEN the marts are built from what was published ...
     assert states["transform_warehouse"] == "success", states
@@ -110,7 +121,7 @@ def test_daily_chain_runs_end_to_end_fails_visibly_on_the_gate_and_reruns_as_a_n
 
     # WHEN the same day runs again
     before = warehouse_state(url)
-    again = run_daily_chain(settings, CHAIN_DAY, received_since=SINCE)
+    again = run_daily_chain(settings, day)
 
     # THEN nothing changes: no file is taken twice, nothing is re-published, no new build is needed
     assert warehouse_state(url) == before
@@ -197,3 +208,45 @@ def test_portal_dag_pulls_the_api_for_its_day_and_a_rerun_pulls_nothing_new(
         ("2024-12-02.jsonl", "loaded", 3, "2024-12-03T00:00:00")
     ]
     assert published == 3
+
+
+def test_the_live_run_loads_a_file_copied_with_a_2019_time_and_alerts_on_a_file_that_waits_too_long(
+    settings, alerts
+) -> None:
+    # GIVEN a download never renamed, first seen by a sweep three days ago ...
+    folder = settings.landing_dir / "portal"
+    folder.mkdir(parents=True)
+    stuck = folder / "thong-ke_2024-12-01.csv.part"
+    stuck.write_text("stat_date\r\n", encoding="utf-8")
+    started = datetime.now(UTC)
+    sweep(settings, "portal", now=started - timedelta(days=3))
+    # ... and since then a portal export copied with `cp -p`, keeping its 2019 modification time
+    export = folder / "quangnam_2019.csv"
+    export.write_text(
+        "stat_date,province_code,portal,article_id,url,title,topic,language,published_at,page_views,"
+        "unique_visitors\r\n2019-04-30,49,quangnam.gov.vn,a1,https://quangnam.gov.vn/a1,Tin,human_rights,vi,"
+        "2019-04-30T08:00:00+07:00,12,5\r\n",
+        encoding="utf-8",
+    )
+    old = datetime(2019, 5, 1, 9, tzinfo=VIETNAM_TZ).timestamp()
+    os.utime(export, (old, old))
+
+    # WHEN the portal DAG's live run (yesterday's) runs, twice
+    results = run_dags(settings, [("ingest_portal_statistics", last_complete_day())] * 2)
+
+    # THEN the export is loaded once, received when the sweep first saw it ...
+    with psycopg.connect(settings.warehouse_url) as conn:
+        files = conn.execute("select original_name, status, received_at from landing.files").fetchall()
+        published = conn.execute("select count(*) from published.portal_statistics").fetchone()[0]
+        failures = conn.execute(
+            "select task_id, message from audit.task_failures where task_id is not null order by failure_id"
+        ).fetchall()
+    assert [(name, status) for name, status, _ in files] == [("quangnam_2019.csv", "loaded")] and published == 1
+    assert started < files[0][2] < datetime.now(UTC)
+    # ... and each run failed its landing check on the waiting download, which alerted
+    assert [r.state for r in results] == ["failed", "failed"]
+    assert [task for task, _ in failures] == ["check_landing_backlog"] * 2
+    assert "portal/thong-ke_2024-12-01.csv.part: waiting since" in failures[0][1]
+    task_alerts = [a["text"] for a in alerts if "check_landing_backlog failed" in a["text"]]
+    assert len(task_alerts) == 2 and all("thong-ke_2024-12-01.csv.part" in text for text in task_alerts)
+    assert "1 landing file(s) not loaded after 36 h" in task_alerts[0]

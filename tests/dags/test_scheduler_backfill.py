@@ -1,5 +1,6 @@
-"""A real scheduler: ``airflow backfill create`` of three portal days gives the warehouse that
-three single daily runs give, and so does ``planwh backfill`` without a scheduler.
+"""A real scheduler: ``airflow dags trigger -l`` of a past day and ``airflow backfill create`` of
+the following days give the warehouse that three single daily runs give, and so does ``planwh
+backfill`` without a scheduler; each day takes what the reception ledger received that day.
 
 Airflow's API server, DAG processor and scheduler (LocalExecutor) run as child processes with
 their metadata in a database of the test's PostgreSQL server; the backfill goes through the
@@ -17,6 +18,7 @@ from datetime import date, timedelta
 import psycopg
 from dag_helpers import PORTAL_RECEIVED_DAYS, warehouse_content, warehouse_state, write_sample
 
+from planwh.ingest.reception import sweep
 from planwh.orchestration.airflow_env import AirflowEnvironmentError
 from planwh.orchestration.backfill import backfill
 from planwh.orchestration.local_run import run_dags
@@ -56,36 +58,68 @@ def _backfill(airflow: LocalAirflow, first: date, last: date, reprocess: str) ->
             time.sleep(2)
 
 
+def _received_on(settings, day: date) -> list[str]:
+    """The landing files whose reception the ledger places on ``day``."""
+    interval = Interval.for_day(day)
+    with psycopg.connect(settings.warehouse_url) as conn:
+        return sorted(r[0].rsplit("/", 1)[-1] for r in conn.execute(
+            "select path from landing.receptions where received_at >= %s and received_at < %s",
+            (interval.start, interval.end),
+        ))
+
+
+def _loaded(settings) -> list[str]:
+    with psycopg.connect(settings.warehouse_url) as conn:
+        return sorted(r[0] for r in conn.execute("select original_name from landing.files where status = 'loaded'"))
+
+
 def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url: str, tmp_path) -> None:
-    # GIVEN a landing folder whose portal exports arrive on three days, and the dbt manifest
-    write_sample(settings)
+    # GIVEN the dbt manifest, and a scheduler
     ensure_manifest(settings)
     first, last = PORTAL_RECEIVED_DAYS[0], PORTAL_RECEIVED_DAYS[-1]
     suffix = uuid.uuid4().hex[:8]
     metadata = f"airflow_{suffix}"
 
     try:
-        # WHEN a scheduler runs `airflow backfill create` of the portal DAG over the three days
         with LocalAirflow(settings, database=metadata, parallelism=2) as airflow:
             airflow.wait_for_dags([PORTAL, TRANSFORM], timeout=180)
             for dag_id in (PORTAL, TRANSFORM, "sync_national"):
                 airflow.cli("dags", "unpause", dag_id)
+            # unpausing schedules the latest interval (yesterday's): the live run, which sweeps the landing
+            # folder, empty so far
+            airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 1}, timeout=300)
+
+            # GIVEN then a landing folder whose portal exports arrived on three days, registered at their own
+            # times (`planwh landing sweep portal --history`: how a deployment takes a folder's history over)
+            write_sample(settings)
+            assert len(sweep(settings, "portal", history=True).registered) == 6
+
+            # WHEN an operator triggers the first day by hand (the CLI gives such a run the data interval
+            # before today: the tasks judge the day of its logical date instead)
+            airflow.cli("dags", "trigger", PORTAL, "--logical-date", first.isoformat())
+            manual = airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 2, TRANSFORM: 1}, timeout=600)
+            loaded_by_manual_run = _loaded(settings)
+
+            # WHEN a scheduler runs `airflow backfill create` of the portal DAG over the three days
             _backfill(airflow, first, last, "none")
             runs = airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 4, TRANSFORM: 1}, timeout=900)
             before = warehouse_state(settings.warehouse_url)
 
             # WHEN the same days are backfilled again: as by default (days that have a run are left
-            # alone), then with --reprocess-behavior completed (every day runs again)
+            # alone), then with --reprocess-behavior completed (every day runs again, the manual run too)
             _backfill(airflow, first, last, "none")
             left_alone = airflow.runs([PORTAL, TRANSFORM])
             _backfill(airflow, first, last, "completed")
             rerun = airflow.wait_until_idle([PORTAL, TRANSFORM], expect={PORTAL: 4, TRANSFORM: 1}, timeout=600)
 
-        # THEN each day ran once, as a backfill, with that day's interval, and the marts were rebuilt after
-        # (unpausing also schedules the latest interval, today's: nothing was received then)
+        # THEN the manual run of the first day took exactly what the ledger received that day
+        (by_hand,) = [r for r in manual if r.run_type == "manual"]
+        assert by_hand.state == "success" and by_hand.logical_date == Interval.for_day(first).start
+        assert loaded_by_manual_run == _received_on(settings, first) and len(loaded_by_manual_run) == 2
+        # ... the backfill ran the two other days, with their intervals, and the marts were rebuilt after
         portal = [r for r in runs if r.dag_id == PORTAL and r.run_type == "backfill"]
-        assert [r.state for r in portal] == ["success"] * 3
-        assert sorted(r.logical_date for r in portal) == [Interval.for_day(d).start for d in PORTAL_RECEIVED_DAYS]
+        assert [r.state for r in portal] == ["success"] * 2
+        assert sorted(r.logical_date for r in portal) == [Interval.for_day(d).start for d in PORTAL_RECEIVED_DAYS[1:]]
         assert all(r.state == "success" for r in runs if r.dag_id == PORTAL)
         transforms = [r for r in runs if r.dag_id == TRANSFORM]
         assert all(r.state == "success" and r.run_type == "asset_triggered" for r in transforms)
@@ -108,6 +142,7 @@ def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url
             airflow_home=tmp_path / "airflow-daily",
             state_dir=tmp_path / "state-daily",
         )
+        sweep(daily, "portal", history=True)
         results = run_dags(daily, [*((PORTAL, d) for d in PORTAL_RECEIVED_DAYS), (TRANSFORM, None)])
         assert [r.state for r in results] == ["success"] * 4
 
@@ -118,6 +153,7 @@ def test_backfill_under_a_scheduler_equals_three_daily_runs(settings, server_url
             national_url=_database(server_url, f"laptop_{suffix}_nat"),
             state_dir=tmp_path / "state-laptop",
         )
+        sweep(laptop, "portal", history=True)
         report = backfill(laptop, "portal", first, last, transform=True, progress=False)
         assert not report.failures and report.dbt
 

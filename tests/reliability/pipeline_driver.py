@@ -1,8 +1,10 @@
 """The pipeline the reliability suite looks at, run in a child process so that every line it
 prints or logs (at DEBUG, every logger) is captured for the personal-data scan.
 
-Two rounds over the same data interval, each exactly what the DAGs' task code does: the three
-ingest DAGs (ingest + Great Expectations gate), ``transform_warehouse`` (dbt build), ``sync_national``;
+The landing folder's history is registered first, at the files' own times (``planwh landing sweep
+--history``, a deployment taking a folder over). Then two rounds over the same past data interval,
+each exactly what the DAGs' task code does: the three ingest DAGs (the files the ledger received in
+the interval + Great Expectations gate), ``transform_warehouse`` (dbt build), ``sync_national``;
 then an offline export package and the HTML report. After each round a line
 ``ROUND {"round": n, "fingerprints": {...}, ...}`` gives a checksum of every table of the schemas
 that matter, so the test can compare round 1 with round 2.
@@ -49,12 +51,16 @@ def main(out_dir: Path, since: date, end: date) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from planwh.db import national_url, warehouse_url
     from planwh.ingest.parsing import VIETNAM_TZ
+    from planwh.ingest.reception import sweep
+    from planwh.ingest.schema import SOURCES
     from planwh.orchestration.tasks import DAG_SOURCES, Interval, build_warehouse, run_ingest_dag_code
     from planwh.report import build_report
     from planwh.settings import load_settings
     from planwh.sync import export_package, sync_national
 
     settings = load_settings()
+    for source in SOURCES:
+        sweep(settings, source, history=True)
     interval = Interval(datetime.combine(since, time(), VIETNAM_TZ), datetime.combine(end, time(), VIETNAM_TZ))
     for round_number in (1, 2):
         report: dict[str, object] = {"round": round_number, "ingest": {}, "gate": {}}

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -212,8 +212,8 @@ def test_loader_process_killed_mid_load_leaves_no_rows_and_the_retry_loads_the_w
 
 
 def test_the_retry_is_what_the_daily_run_does_on_the_same_day(server: EmbeddedServer, warehouse: Settings) -> None:
-    """The interrupted arrival is taken by the DAG's own task code for its interval (received-day
-    rule), not only by a folder scan."""
+    """The interrupted arrival is taken by the DAG's own task code: the live run of that day, which
+    sweeps the landing folder, not only by a folder scan."""
     from planwh.orchestration.tasks import Interval, ingest_interval
 
     path = write_big_portal_export(warehouse.landing_dir, rows=30_000)
@@ -223,7 +223,8 @@ def test_the_retry_is_what_the_daily_run_does_on_the_same_day(server: EmbeddedSe
     loader.communicate(timeout=60)
     server.start()
 
-    step = ingest_interval(warehouse, "portal", Interval.for_day(date(2024, 12, 2)))
+    day = date(2024, 12, 2)
+    step = ingest_interval(warehouse, "portal", Interval.for_day(day), now=Interval.for_day(day).end + timedelta(minutes=5))
 
     assert step.totals["files_loaded"] == 1 and step.totals["rows_loaded"] == 30_000
     assert scalar(warehouse, "select count(*) from raw.portal_statistics") == 30_000

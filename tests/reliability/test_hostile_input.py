@@ -189,14 +189,17 @@ def test_a_link_in_the_landing_folder_to_a_file_outside_it_is_not_read(settings,
 
     assert outcomes == []
     assert not settings.archive_dir.exists() or not [p for p in settings.archive_dir.rglob("*") if p.is_file()]
-    assert "bao-cao.csv is a link to a file outside" in caplog.text
-    # ... while a link inside the landing folder (a file filed twice) is taken as usual
+    assert "submissions/bao-cao.csv: a link to a file outside submissions/, not read" in caplog.text
+    # ... while a link inside the landing folder (a file filed twice) is taken as usual: the file is
+    # loaded once, and its second place is recorded as a duplicate of it
     link.unlink()
     real = files.write_csv(settings.landing_dir / "submissions" / "2024" / "bao-cao.csv", files.SUBMISSION_HEADER,
                            [files.submission_row()])
     link.symlink_to(real)
     ingest_file(settings, "agencies", files.write_register(tmp_path / "register"), received_at=RECEIVED)
-    assert [o.status for o in ingest_landing(settings, "submissions")] == ["loaded"]
+    outcomes = ingest_landing(settings, "submissions")
+    assert [(o.original_name, o.status) for o in outcomes] == [("bao-cao.csv", "loaded"), ("bao-cao.csv", "duplicate")]
+    assert outcomes[1].duplicate_of == outcomes[0].file_id
 
 
 # ----------------------------------------------------------------------- hostile workbooks

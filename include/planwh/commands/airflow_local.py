@@ -12,11 +12,13 @@ EPILOG = """Examples:
   eval "$(planwh airflow env)"          # then any airflow command: airflow dags list
   eval "$(planwh airflow env --metadata postgres)"; airflow standalone   # scheduler + UI, LocalExecutor
   planwh airflow migrate                # Airflow's metadata database (once, ~7 s) and the dbt manifest
-  planwh airflow run ingest_portal_statistics --date 2024-12-02    # dag.test() one DAG run
-  planwh airflow chain --date 2024-12-02                           # ingest DAGs, transform, sync
+  planwh airflow run ingest_portal_statistics --date 2024-12-02    # dag.test() one DAG run of that day
+  planwh airflow chain                                             # yesterday: ingest DAGs, transform, sync
 
 Airflow's home and its SQLite database live in the state folder (AIRFLOW_HOME); with
---metadata postgres the metadata is database `airflow` on the warehouse's server.
+--metadata postgres the metadata is database `airflow` on the warehouse's server. Without --date
+a run is yesterday's, the live one: it sweeps the landing folders and loads every file no run has
+loaded yet; the run of an older day loads what the reception ledger received that day.
 """
 
 
@@ -37,8 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("action", choices=["env", "migrate", "run", "chain"])
     parser.add_argument("dag_id", nargs="?", help="run: the DAG to run")
-    parser.add_argument("--date", type=_date, help="run/chain: the Viet Nam day of the data interval")
-    parser.add_argument("--received-since", type=_date, help="chain: also take files received since this day")
+    parser.add_argument("--date", type=_date, help="run/chain: the Viet Nam day of the data interval (default yesterday)")
     parser.add_argument(
         "--metadata",
         choices=["sqlite", "postgres"],
@@ -62,22 +63,28 @@ def run(args: argparse.Namespace) -> int:
         print("metadata database migrated" if ran else "metadata database already up to date")
         print(f"dbt manifest for the transform DAGs: {ensure_manifest(settings)}")
         return 0
-    if args.date is None:
-        print(f"planwh airflow {args.action}: give --date YYYY-MM-DD", file=sys.stderr)
-        return 2
-    from planwh.orchestration.local_run import run_dag, run_daily_chain
+    from planwh.db import check_warehouse
+    from planwh.orchestration.local_run import dag_ids, last_complete_day, run_dag, run_daily_chain
 
+    day = args.date or last_complete_day()
     if args.action == "run":
+        known = dag_ids()
         if not args.dag_id:
-            print("planwh airflow run: name the DAG, e.g. ingest_portal_statistics", file=sys.stderr)
+            print(f"planwh airflow run: name the DAG, one of {', '.join(known)}", file=sys.stderr)
             return 2
-        state = run_dag(args.dag_id, args.date, settings)
-        print(f"{args.dag_id} {args.date}: {state}")
+        if args.dag_id not in known:
+            print(f"planwh airflow run: no DAG {args.dag_id!r} in dags/; the DAGs are {', '.join(known)}",
+                  file=sys.stderr)
+            return 2
+    # before Airflow starts (~10 s) and its tasks retry for minutes against a warehouse that is down
+    check_warehouse(settings)
+    if args.action == "run":
+        state = run_dag(args.dag_id, day, settings)
+        print(f"{args.dag_id} {day}: {state}")
         return 0 if state == "success" else 1
     states = run_daily_chain(
         settings,
-        args.date,
-        received_since=args.received_since,
+        day,
         on_result=lambda r: print(f"==> {r.dag_id}: {r.state} ({r.seconds:.0f} s)", flush=True),
         on_progress=lambda line: print(line, flush=True),
     )

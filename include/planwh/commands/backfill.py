@@ -13,10 +13,13 @@ EPILOG = """Examples:
   planwh backfill all --from 2024-01-01 --to 2024-12-31 --transform
   planwh backfill portal --from 2024-12-01 --to 2024-12-03 --portal quangnam.gov.vn   # also pull the API
 
-Days are Viet Nam days. Each day takes the files received that day (their modification time)
-and runs the gate on them, exactly as that day's DAG run; days already processed change
-nothing. `submissions` also takes the agency registers of the same days (checked first).
-Under a scheduler, use `airflow backfill create` instead (README: Running and backfilling).
+Days are Viet Nam days. Each day loads the files the reception ledger received that day and runs
+the gate on them, exactly as that day's DAG run; days already processed change nothing; yesterday
+and today are live days, which sweep the landing folders and load every file not loaded yet.
+Files never registered are not loaded by a past day: `planwh landing sweep --history` registers a
+landing folder's history at the files' own times first. `submissions` also takes the agency
+registers of the same days (checked first). Under a scheduler, use `airflow backfill create`
+instead (README: Running and backfilling).
 """
 
 
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     days = report.days if args.all_days else report.active_days()
     rows = [d.row() for d in days] + [report.totals()]
     print(format_table(HEADERS, rows, align="ll" + "r" * (len(HEADERS) - 2)))
+    _unregistered_note(settings, report)
     if report.dbt is not None:
         print("dbt build: " + ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.items())))
     if report.failures:
@@ -83,3 +87,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def _unregistered_note(settings, report) -> None:
+    """Say so when the landing folders hold files no sweep registered: a backfill of past days
+    does not load them (README: Running and backfilling)."""
+    from planwh.ingest.reception import landing_status
+
+    sources = sorted({s for d in report.days for s in d.sources})
+    statuses, _ = landing_status(settings, sources)
+    for status in statuses:
+        if status.unregistered:
+            print(f"note: {len(status.unregistered)} file(s) in landing/{status.source}/ are not registered, so no "
+                  "past day loads them: the next daily run will, or `planwh landing sweep --history "
+                  f"{status.source}` registers them at their own times for a backfill of their days")

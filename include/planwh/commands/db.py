@@ -6,7 +6,15 @@ import argparse
 import os
 import subprocess
 
-from planwh.db import EmbeddedServer, national_url, postgres_bin_dir, redact, warehouse_url
+from planwh.db import (
+    EmbeddedServer,
+    check_warehouse,
+    connect,
+    national_url,
+    postgres_bin_dir,
+    redact,
+    warehouse_url,
+)
 from planwh.settings import load_settings
 
 EPILOG = """Examples:
@@ -45,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "status":
         if not settings.uses_embedded:
-            print(f"configured warehouse: {redact(settings.warehouse_url)}")
+            check_warehouse(settings)
+            print(f"configured warehouse, reachable: {redact(settings.warehouse_url)}")
             return 0
         status = EmbeddedServer(settings).status()
         if status.running:
@@ -54,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"embedded PostgreSQL stopped (data {status.pgdata})")
         return 0
     url = national_url(settings) if args.national else warehouse_url(settings)
+    if args.action in ("up", "psql"):
+        with connect(url):  # a configured server that is down says so in one line, as psql would not
+            pass
     if args.action == "up":
         where = "embedded" if settings.uses_embedded else "configured"
         print(f"{where} warehouse ready: {redact(url)}")

@@ -2,9 +2,9 @@
 
 Steps: warehouse up → sample landing files → the real Airflow DAGs under ``dag.test()`` (the
 three ingest DAGs with their gate, ``transform_warehouse``, ``sync_national``: the daily chain of
-the sample's last day, taking over every file received since the first) → the database roles
-(``planwh roles apply``: planwh_bi for BI tools) → what the DAGs did, read back from the
-warehouse → HTML report → indicator progress by province. Running the demo twice
+yesterday, the live run, whose first sweep takes the sample's history over at the files' own
+times) → the database roles (``planwh roles apply``: planwh_bi for BI tools) → what the DAGs did,
+read back from the warehouse → HTML report → indicator progress by province. Running the demo twice
 gives the same warehouse (the second chain finds every file already processed).
 """
 
@@ -16,7 +16,7 @@ import time
 from datetime import date, datetime
 
 from planwh.console import format_table, heading
-from planwh.db import connect, redact, warehouse_url
+from planwh.db import check_warehouse, connect, redact, warehouse_url
 from planwh.settings import Settings, load_settings
 
 EPILOG = """Examples:
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     total = time.perf_counter()
 
     started = _step("Warehouse")
+    check_warehouse(settings)
     url = warehouse_url(settings)
     where = "embedded PostgreSQL in " + str(settings.pgdata_dir) if settings.uses_embedded else "configured"
     print(f"{redact(url)} ({where})")
@@ -80,12 +81,19 @@ def run(args: argparse.Namespace) -> int:
     manifest = generate_sample(settings.landing_dir, spec, clean=True)
     print(f"written to {settings.landing_dir}")
     print(manifest.summary_table())
-    day = max(datetime.fromisoformat(f.sent_at).astimezone(VIETNAM_TZ).date() for f in manifest.files)
-    since = date(min(spec.years), 1, 1)
+    last_sent = max(datetime.fromisoformat(f.sent_at).astimezone(VIETNAM_TZ).date() for f in manifest.files)
+    print(f"each file dated when its sender sent it ({min(spec.years)}-01-01 to {last_sent})")
     _done(started)
 
-    started = _step(f"Airflow DAGs, dag.test(): the daily chain of {day}, taking every file received since {since}")
-    states = _run_chain(settings, day, since)
+    from planwh.orchestration.local_run import last_complete_day
+
+    day = last_complete_day()
+    started = _step(
+        f"Airflow DAGs, dag.test(): the daily chain of {day} (yesterday: the live run, which sweeps the landing "
+        "folders and loads every file not loaded yet; a first sweep takes the folder's history over at the "
+        "files' own times)"
+    )
+    states = _run_chain(settings, day)
     _done(started)
 
     started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi)")
@@ -144,7 +152,7 @@ class _Progress:
             self.files = 0
 
 
-def _run_chain(settings: Settings, day: date, since: date) -> dict[str, str]:
+def _run_chain(settings: Settings, day: date) -> dict[str, str]:
     from planwh.orchestration.local_run import run_daily_chain
 
     progress = _Progress()
@@ -153,7 +161,7 @@ def _run_chain(settings: Settings, day: date, since: date) -> dict[str, str]:
         progress._end_line()
         print(f"==> {r.dag_id}: {r.state} ({r.seconds:.0f} s)", flush=True)
 
-    states = run_daily_chain(settings, day, received_since=since, on_result=result, on_progress=progress)
+    states = run_daily_chain(settings, day, on_result=result, on_progress=progress)
     progress._end_line()
     failed = [dag for dag, state in states.items() if state != "success"]
     if failed and set(failed) <= {"ingest_agency_submissions", "ingest_training_rosters", "ingest_portal_statistics"}:

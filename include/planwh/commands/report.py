@@ -32,8 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from planwh.db import check_warehouse
     from planwh.report import build_report
 
-    path = build_report(load_settings(), args.out, docs=not args.no_docs)
+    settings = load_settings()
+    check_warehouse(settings)  # before dbt prints its own connection errors
+    path = build_report(settings, args.out, docs=not args.no_docs)
     print(path)
     return 0

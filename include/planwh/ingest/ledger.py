@@ -155,8 +155,12 @@ def register_arrival(
     received_at: datetime,
     sha256: str | None,
     archive_path: Path | None,
+    reception_id: int | None = None,
 ) -> int:
     """Record that a file arrived (status ``received``) and commit; return its file_id.
+
+    ``reception_id`` ties the arrival to the ``landing.receptions`` row it loads, from the moment
+    the row exists: a reception is loaded once an arrival of it is no longer ``received``.
 
     The session also takes the arrival's lock (a session-level advisory lock on the file_id), in
     the transaction that inserts the row: from the moment any other session can see the row, it
@@ -170,12 +174,12 @@ def register_arrival(
             row = conn.execute(
                 """
                 insert into landing.files
-                    (source, original_name, sha256, size_bytes, received_at, archive_path, status)
-                values (%s, %s, %s, %s, %s, %s, 'received')
+                    (source, original_name, sha256, size_bytes, received_at, archive_path, status, reception_id)
+                values (%s, %s, %s, %s, %s, %s, 'received', %s)
                 returning file_id
                 """,
                 (source, printable_name(original_name), sha256, size_bytes, received_at,
-                 str(archive_path) if archive_path else None),
+                 str(archive_path) if archive_path else None, reception_id),
             ).fetchone()
             file_id = int(row[0])
             conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_arrival_key(file_id),))

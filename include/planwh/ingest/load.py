@@ -512,20 +512,29 @@ def _ingest_one(
     expected_stat_date: date | None,
     on_rows: Callable[[int], None] | None,
     sheet: str | None = None,
+    archived: ledger.ArchivedFile | None = None,
+    reception_id: int | None = None,
+    size_bytes: int | None = None,
 ) -> FileOutcome:
+    """Ingest one file (see the module doc). ``archived``: the bytes are already in the archive
+    (a reception: read from there, not copied again); ``reception_id``: the reception it loads;
+    ``size_bytes``: the size a reception recorded, for a file over the limit that is not read."""
     if not conn.autocommit:
         raise ValueError("ingestion needs an autocommit connection: each step commits on its own")
     name = original_name if original_name is not None else path.name
     shown_name = ledger.printable_name(name)
     outcome = FileOutcome(source=source, path=path, original_name=shown_name, status="received")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IngestError(f"{path}: {exc.strerror}") from exc
+    size = size_bytes
+    if size is None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise IngestError(f"{path}: {exc.strerror}") from exc
 
-    if size > settings.max_file_bytes:
+    if size > settings.max_file_bytes and archived is None:
         file_id = ledger.register_arrival(conn, source=source, original_name=name, size_bytes=size,
-                                          received_at=received_at, sha256=None, archive_path=None)
+                                          received_at=received_at, sha256=None, archive_path=None,
+                                          reception_id=reception_id)
         limit_mb = settings.max_file_bytes / (1024 * 1024)
         reason = f"{shown_name} is {size / (1024 * 1024):.1f} MiB, over the limit of {limit_mb:g} MiB; split it"
         reason_vi = _too_large_vi(shown_name, size, settings.max_file_bytes)
@@ -539,9 +548,11 @@ def _ingest_one(
         _finish(conn, settings, outcome)
         return outcome
 
-    archived = ledger.archive_file(settings.archive_dir, source, path, name)
+    if archived is None:
+        archived = ledger.archive_file(settings.archive_dir, source, path, name)
     file_id = ledger.register_arrival(conn, source=source, original_name=name, size_bytes=archived.size_bytes,
-                                      received_at=received_at, sha256=archived.sha256, archive_path=archived.path)
+                                      received_at=received_at, sha256=archived.sha256, archive_path=archived.path,
+                                      reception_id=reception_id)
     outcome.file_id, outcome.sha256 = file_id, archived.sha256
     name_problem = ledger.file_name_problem(name)
 
@@ -712,18 +723,14 @@ def ingest_paths(
     *,
     received_at: datetime | None = None,
     received_from_mtime: bool = False,
-    skip_seen: bool = False,
 ) -> list[FileOutcome]:
     """Ingest every file named or found under the folders named, in name order.
 
     Each file is received "now", or at ``received_at``, or with ``received_from_mtime`` at its
     modification time (never later than now): in a landing folder that is when the file was put
     there, which keeps the order of corrected versions right when a backlog is loaded at once.
-
-    ``skip_seen`` leaves out, without a ledger row, files whose bytes were already processed:
-    the daily landing-folder scan of the DAGs uses it so that the ledger does not gain a
-    ``duplicate`` row per file per day. A person running ``planwh ingest`` gets the duplicate
-    recorded.
+    Files already received (same bytes) are recorded as duplicates. (The DAGs do not come
+    through here: they load what the reception ledger gives them, ``planwh.ingest.reception``.)
     """
     from tqdm import tqdm
 
@@ -737,8 +744,6 @@ def ingest_paths(
         bar = tqdm(files, desc=f"ingest {source}", unit="file", disable=True if not progress or len(files) < 2 else None,
                    leave=False)
         for path in bar:
-            if skip_seen and _seen(conn, source, path):
-                continue
             rows_bar = None
             if progress and path.stat().st_size > 5 * 1024 * 1024:
                 rows_bar = tqdm(desc=path.name, unit=" rows", leave=False, disable=None)
@@ -759,23 +764,13 @@ def _mtime(path: Path) -> datetime:
     return min(datetime.fromtimestamp(path.stat().st_mtime, UTC), _now())
 
 
-def _seen(conn: psycopg.Connection, source: str, path: Path) -> bool:
-    try:
-        sha = ledger.sha256_of(path)
-    except OSError:
-        return False
-    with conn.transaction():
-        return ledger.processed_before(conn, source, sha, -1) is not None
+def ingest_landing(settings: Settings, source: str) -> list[FileOutcome]:
+    """Sweep ``<landing>/<source>/`` and load every registered file no run has taken yet, outside
+    any data interval (``planwh.ingest.reception``: the DAGs take files by interval instead)."""
+    from planwh.ingest.reception import receive
 
-
-def ingest_landing(settings: Settings, source: str, *, progress: bool = False) -> list[FileOutcome]:
-    """Ingest what is in ``<landing>/<source>/`` that was not processed before (the DAGs' rule);
-    a file is received at its modification time."""
-    folder = settings.landing_dir / source
-    if not folder.is_dir():
-        log.info("landing folder %s does not exist: nothing to ingest", folder)
-        return []
-    return ingest_paths(settings, source, [folder], progress=progress, received_from_mtime=True, skip_seen=True)
+    _check_source(source)
+    return receive(settings, source, None, None).outcomes
 
 
 def summarise(outcomes: Iterable[FileOutcome]) -> dict[str, int]:

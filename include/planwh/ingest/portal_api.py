@@ -13,9 +13,13 @@ The API (what a portal's content system is asked to expose)::
          "next": "https://.../api/v1/statistics?date=2024-11-30&page=2&page_size=1000" | null}
 
 Pages are followed until ``next`` is null. The rows of a day are written as a JSON Lines file
-``<landing>/portal/api/<portal>/<day>.jsonl`` and ingested like any portal file, so the pull is
-archived, in the ledger and validated (a row whose ``stat_date`` is not the requested day is
-rejected). ``landing.portal_api_cursor`` remembers the last day pulled per portal.
+``<landing>/portal/api/<portal>/<day>.jsonl``, registered in the reception ledger (received at
+the end of that Viet Nam day), taken into the data interval of the run that pulled it and loaded
+like any portal file: archived, in the ledger and validated (a row whose ``stat_date`` is not the
+requested day is rejected). ``landing.portal_api_cursor`` remembers the last day pulled per
+portal, and :func:`pull_portal_incremental`, the DAG's pull, catches up from it: an outage of the
+API, or of the scheduler, is filled by the next run, at most ``PLANWH_PORTAL_API_MAX_DAYS`` days a
+run.
 
 No Airflow here: the base URL and token are arguments. The DAG reads them from the Airflow
 connection ``portal_api_<portal>``; ``PortalApi.from_environment`` reads
@@ -32,7 +36,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -40,7 +45,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import psycopg
 
 from planwh.db import connect, warehouse_url
-from planwh.ingest.load import FileOutcome, ingest_file
+from planwh.ingest.load import FileOutcome
+from planwh.ingest.parsing import VIETNAM_TZ
 from planwh.ingest.schema import ensure_schema
 from planwh.settings import Settings
 
@@ -182,7 +188,9 @@ def fetch_day(api: PortalApi, day: date) -> list[object]:
     return rows
 
 
-def _write_jsonl(path: Path, rows: list[object]) -> None:
+def _write_jsonl(path: Path, rows: Sequence[object]) -> None:
+    """The API's rows as JSON Lines, written whole or not at all (a sweep never sees half a day:
+    the temporary file is hidden, and renamed into place when complete)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -193,6 +201,11 @@ def _write_jsonl(path: Path, rows: list[object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def day_end(day: date) -> datetime:
+    """Viet Nam midnight after ``day``: when a portal's day is complete, so received."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), VIETNAM_TZ)
 
 
 def pull_portal_day(
@@ -208,19 +221,41 @@ def pull_portal_day(
     backoff: float = 1.0,
     received_at: datetime | None = None,
 ) -> FileOutcome | None:
-    """Pull one day of one portal and ingest it; None when the API has no rows for that day."""
+    """Pull one day of one portal, whatever its cursor, and load it; None when the API has no rows
+    for that day or sent the rows already loaded."""
     api = PortalApi(portal, base_url, token, page_size=page_size, timeout=timeout, retries=retries, backoff=backoff)
-    return _pull(settings, api, day, received_at)
+    return _pull_day(settings, api, day, received_at=received_at)
 
 
-def _pull(settings: Settings, api: PortalApi, day: date, received_at: datetime | None) -> FileOutcome | None:
+def _pull_day(
+    settings: Settings,
+    api: PortalApi,
+    day: date,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
+    received_at: datetime | None = None,
+) -> FileOutcome | None:
+    """The one way a portal day comes in: fetch it, write ``<landing>/portal/api/<portal>/<day>.jsonl``,
+    register it (``planwh.ingest.reception``), take it into the run's interval and load it. None
+    when the API has no rows, or sent exactly the bytes received before (nothing to load)."""
+    from planwh.ingest.reception import load_receptions, reception_clock, register_file, take_one
+
     rows = fetch_day(api, day)
     if not rows:
         log.info("portal %s, %s: the API has no rows", api.portal, day)
         return None
+    now = now or reception_clock()
     path = settings.landing_dir / "portal" / "api" / api.portal / f"{day.isoformat()}.jsonl"
     _write_jsonl(path, rows)
-    return ingest_file(settings, "portal", path, received_at=received_at, expected_stat_date=day)
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        ensure_schema(conn)
+        reception, _ = register_file(settings, "portal", path, now=now, conn=conn,
+                                     received_at=received_at or min(day_end(day), now))
+        take_one(conn, reception.reception_id, start, end, now=now)
+        outcomes = load_receptions(conn, settings, [reception])
+    return outcomes[0] if outcomes else None
 
 
 def cursor_day(conn: psycopg.Connection, portal: str) -> date | None:
@@ -243,34 +278,71 @@ def _advance(conn: psycopg.Connection, portal: str, day: date, file_id: int | No
         )
 
 
+@dataclass
+class PullReport:
+    """What one catch-up pull of a portal did (numbers and days; no rows)."""
+
+    portal: str
+    days: list[date] = field(default_factory=list)  # asked for, in order
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    unchanged: int = 0  # days whose rows were loaded before (or had none)
+    stopped_at: date | None = None  # a day rejected whole: the cursor stays before it
+    days_left: int = 0  # beyond the limit of one run: the next run goes on
+
+
+def days_to_pull(last: date | None, through: date, since: date | None, limit: int) -> tuple[list[date], int]:
+    """The days a pull asks for: from the day after the cursor ``last`` (or ``since`` when that is
+    earlier, or with no cursor; else ``through``) to ``through``, at most ``limit`` of them, oldest
+    first; and how many are left beyond the limit."""
+    starts = [d for d in (last + timedelta(days=1) if last else None, since) if d is not None]
+    first = min(starts) if starts else through
+    count = max((through - first).days + 1, 0)
+    days = [first + timedelta(days=i) for i in range(min(count, limit))]
+    return days, max(count - limit, 0)
+
+
 def pull_portal_incremental(
     settings: Settings,
     api: PortalApi,
-    until_day: date,
+    through: date,
     *,
-    first_day: date | None = None,
+    since: date | None = None,
+    max_days: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
     received_at: datetime | None = None,
-) -> list[FileOutcome]:
-    """Pull every day after the portal's cursor up to ``until_day`` (inclusive).
+) -> PullReport:
+    """Pull every day after the portal's cursor through ``through`` (inclusive), oldest first.
 
-    A portal never pulled starts at ``first_day`` (default: ``until_day``). The cursor moves
-    after each day whose file was loaded (or was a repeat, or had no rows); a day whose file is
-    rejected whole stops the pull there, so the next run tries that day again.
+    ``since``: pull from that day even when the cursor is past it (a run pulls its own days again:
+    re-judged, they change nothing unless the portal changed them); a portal never pulled starts
+    there (default: ``through``). At most ``max_days`` (default ``settings.portal_api_max_days``)
+    days per call: after an outage longer than that, each run catches up that many days and says
+    how many are left. The cursor moves after each day that was loaded, unchanged or had no rows;
+    a day rejected whole stops the pull there, so the next run asks for that day again.
+    ``start``/``end``: the data interval of the run that takes the pulled files.
     """
+    limit = max_days or settings.portal_api_max_days
     with connect(warehouse_url(settings), autocommit=True) as conn:
         ensure_schema(conn)
         last = cursor_day(conn, api.portal)
-    day = last + timedelta(days=1) if last else (first_day or until_day)
-    outcomes: list[FileOutcome] = []
-    while day <= until_day:
-        outcome = _pull(settings, api, day, received_at)
-        if outcome is not None:
-            outcomes.append(outcome)
+    days, left = days_to_pull(last, through, since, limit)
+    report = PullReport(api.portal, days=days, days_left=left)
+    if left:
+        log.warning("portal %s: %d day(s) from %s to %s to catch up; this run pulls %d, the next ones the rest "
+                    "(PLANWH_PORTAL_API_MAX_DAYS=%d)", api.portal, left + len(days), days[0], through, len(days), limit)
+    for day in days:
+        outcome = _pull_day(settings, api, day, start=start, end=end, now=now, received_at=received_at)
+        if outcome is None:
+            report.unchanged += 1
+        else:
+            report.outcomes.append(outcome)
             if outcome.status == "rejected":
                 log.warning("portal %s, %s: rejected (%s); the cursor stays before this day",
                             api.portal, day, outcome.reason_code)
+                report.stopped_at = day
                 break
         with connect(warehouse_url(settings), autocommit=True) as conn:
             _advance(conn, api.portal, day, outcome.file_id if outcome else None)
-        day += timedelta(days=1)
-    return outcomes
+    return report

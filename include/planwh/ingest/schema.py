@@ -25,6 +25,12 @@ Layout:
     (a total row that does not add up).
 ``landing.portal_api_cursor``
     The last day pulled from each portal's HTTP API.
+``landing.receptions``, ``landing.observations``, ``landing.sweeps``
+    The reception ledger (``planwh.ingest.reception``): every landing file registered by a sweep
+    or an API pull (path, size, sha256, when first seen, when received, the data interval that
+    took it); what the last sweeps saw of each path (files still being written, litter skipped);
+    and when each landing folder was swept. ``landing.files.reception_id`` ties each arrival
+    to its reception.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from planwh.ddl import create_schemas_sql
 
 SOURCES = ("agencies", "submissions", "portal", "rosters")
 # Bump when the DDL below changes (with additive statements only), so that warehouses apply it.
-SCHEMA_VERSION = "planwh ingestion schema 3"
+SCHEMA_VERSION = "planwh ingestion schema 4"
 
 # Raw table and its loadable columns, in COPY order (file_id and row_number come first).
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -125,6 +131,64 @@ create table if not exists landing.portal_api_cursor (
     last_file_id bigint references landing.files (file_id),
     updated_at timestamptz not null
 );
+
+create table if not exists landing.sweeps (
+    sweep_id bigint generated always as identity primary key,
+    source text not null check (source in ('agencies', 'submissions', 'portal', 'rosters')),
+    swept_at timestamptz not null,
+    files_seen integer not null,
+    files_registered integer not null,
+    files_waiting integer not null,
+    files_skipped integer not null
+);
+create index if not exists sweeps_source_time on landing.sweeps (source, swept_at);
+
+create table if not exists landing.receptions (
+    reception_id bigint generated always as identity primary key,
+    source text not null check (source in ('agencies', 'submissions', 'portal', 'rosters')),
+    path text not null,
+    raw_path bytea not null,
+    size_bytes bigint not null check (size_bytes >= 0),
+    modified_at timestamptz not null,
+    sha256 char(64) check (sha256 ~ '^[0-9a-f]{64}$'),
+    archive_path text,
+    stat_date date,
+    first_seen_at timestamptz not null,
+    registered_at timestamptz not null,
+    received_at timestamptz not null,
+    taken_from timestamptz,
+    taken_until timestamptz,
+    taken_at timestamptz,
+    constraint receptions_interval_whole check ((taken_from is null) = (taken_until is null)),
+    constraint receptions_interval_taken check (taken_from is null or taken_at is not null),
+    constraint receptions_archived_unless_too_large check ((sha256 is null) = (archive_path is null))
+);
+create unique index if not exists receptions_identity
+    on landing.receptions (source, path, size_bytes, coalesce(sha256, ''));
+create index if not exists receptions_untaken on landing.receptions (source, received_at) where taken_at is null;
+create index if not exists receptions_taken_by
+    on landing.receptions (source, taken_from, taken_until) where taken_from is not null;
+
+create table if not exists landing.observations (
+    source text not null check (source in ('agencies', 'submissions', 'portal', 'rosters')),
+    path text not null,
+    size_bytes bigint not null,
+    modified_ns bigint not null,
+    changed_ns bigint not null,
+    inode bigint not null,
+    state text not null check (state in ('waiting', 'registered', 'skipped')),
+    reason_code text,
+    reason text,
+    first_seen_at timestamptz not null,
+    content_seen_at timestamptz not null,
+    reception_id bigint references landing.receptions (reception_id),
+    primary key (source, path),
+    constraint observations_registered_has_reception check ((state = 'registered') = (reception_id is not null)),
+    constraint observations_explained check (state = 'registered' or reason_code is not null)
+);
+
+alter table landing.files add column if not exists reception_id bigint references landing.receptions (reception_id);
+create index if not exists files_reception on landing.files (reception_id) where reception_id is not null;
 
 create table if not exists raw.agency_register (
     file_id bigint not null references landing.files (file_id),
@@ -231,7 +295,21 @@ alter table quarantine.rejected_rows add column if not exists severity text not 
 comment on table landing.files is
     'Every file that arrived, one row per arrival; bytes archived under archive_path (sha256-addressed).';
 comment on column landing.files.received_at is
-    'When the file arrived (its landing-folder modification time, or the time it was ingested).';
+    'When the file arrived: for a landing-folder file its reception (landing.receptions.received_at), for an '
+    'API pull the end of the day pulled, for planwh ingest the time given (default: when it ran).';
+comment on column landing.files.reception_id is
+    'The landing.receptions row this arrival loads (null for planwh ingest of files outside the reception ledger).';
+comment on table landing.receptions is
+    'Every landing file registered once (path, size, sha256), with when a sweep first saw it, its reception time '
+    'and the data interval that took it. Loaded when a landing.files row of it is no longer received.';
+comment on column landing.receptions.received_at is
+    'The arrival as the ledger places it: the file''s modification time when that lies after the previous sweep '
+    'of its folder and no later than the sweep that first saw it (first_seen_at), else first_seen_at.';
+comment on column landing.receptions.first_seen_at is
+    'The clock of the sweep (or API pull) that first saw the file''s current content.';
+comment on table landing.observations is
+    'What the sweeps see at each landing path: registered, waiting (temporary name, still being written, '
+    'unreadable) or skipped (hidden files, Excel lock files, OS litter, links out of the folder).';
 comment on column landing.files.is_current_version is
     'The latest loaded file (by received_at) of its version key; earlier versions stay as history.';
 comment on column landing.files.duplicate_of_file_id is

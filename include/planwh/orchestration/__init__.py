@@ -4,8 +4,9 @@ Nothing here imports Airflow at package import: :mod:`planwh.orchestration.tasks
 DAG task calls) and :mod:`planwh.orchestration.backfill` run without it, so the same code can be
 driven by a scheduler, by ``dag.test()`` or by ``planwh backfill`` on a laptop.
 
-* :mod:`~planwh.orchestration.tasks` — ingest the files received in a data interval, pull a
-  portal day, validate and publish what was loaded;
+* :mod:`~planwh.orchestration.tasks` — the interval a run works on, load the files the reception
+  ledger gives it (``planwh.ingest.reception``), pull the portal APIs from their cursors, validate
+  and publish what was loaded, check the landing backlog;
 * :mod:`~planwh.orchestration.dag_defaults` — owner, schedule, retries, timeouts (imports Airflow);
 * :mod:`~planwh.orchestration.failures` — the failure callback (``audit.task_failures`` and an
   optional webhook);

@@ -1,9 +1,12 @@
 """``planwh backfill``: the ingest DAGs' task code over a range of days, without a scheduler.
 
 For an engineer on a laptop: day by day, oldest first, each day exactly what the day's DAG run
-does (files received that day, the portal APIs' day if portals are named, the gate), so the
-warehouse ends as the daily runs (or ``airflow backfill create``) would have left it. Days
-already processed change nothing. ``--transform`` runs the daily ``dbt build`` once at the end.
+does (the files the reception ledger received that day, the portal APIs from their cursors if
+portals are named, the gate), so the warehouse ends as the daily runs (or ``airflow backfill
+create``) would have left it. A day older than the live window does not sweep the landing
+folders: files never registered wait for the next daily run, or for ``planwh landing sweep``
+(``--history`` to register them at their own times) before a backfill of their days. Days already
+processed change nothing. ``--transform`` runs the daily ``dbt build`` once at the end.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable
 
 from planwh.orchestration.airflow_env import TIMEZONE
 from planwh.orchestration.failures import on_dag_failure, on_failure
@@ -17,25 +17,15 @@ from planwh.orchestration.failures import on_dag_failure, on_failure
 OWNER = "planwh"
 START_DATE = pendulum.datetime(2023, 1, 1, tz=TIMEZONE)  # the plan period starts in 2023
 
-# A manual run can take over a backlog: every file received from that day to the end of the run's
-# interval (a first deployment on a landing folder with history, the demo). Scheduled runs and
-# backfills leave it empty and work on their interval.
-INGEST_PARAMS = {
-    "received_since": Param(
-        None,
-        type=["null", "string"],
-        format="date",
-        description="also take the files received from this Viet Nam day on (YYYY-MM-DD)",
-    ),
-}
-
 
 def daily() -> CronDataIntervalTimetable:
     """Every Viet Nam day, with a data interval (midnight to midnight) and the run after it.
 
     A bare ``"@daily"`` in Airflow 3 is a cron *trigger* whose data interval is empty; the tasks
     work on intervals, so the interval timetable is explicit. The logical date is the start
-    of the day processed (``airflow backfill create --from-date 2024-12-02`` processes that day).
+    of the day processed (``airflow backfill create --from-date 2024-12-02`` processes that day);
+    a manual run (``airflow dags trigger -l 2024-12-02``) processes the day of its logical date
+    too, whatever data interval Airflow infers for it (``tasks.Interval.for_run``).
     """
     return CronDataIntervalTimetable("0 0 * * *", timezone=TIMEZONE)
 

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from planwh.orchestration.airflow_env import (
@@ -209,12 +209,25 @@ def _run(
     return results
 
 
+def dag_ids(dags_folder: Path = DAGS_FOLDER) -> list[str]:
+    """The DAGs of the folder, without starting Airflow: one DAG per file, named as the file."""
+    return sorted(p.stem for p in dags_folder.glob("*.py") if not p.name.startswith("_"))
+
+
 def manual_logical_date(day: date) -> datetime:
-    """The logical date that gives a manual run (``dag.test()``) the data interval of the Viet Nam
-    day ``day``: Airflow infers a manual run's interval as the last complete one *ending* at its
-    logical date, so that is the next midnight. (A scheduled or backfilled run's logical date is
-    the start of its interval: ``airflow backfill create --from-date`` names the first day.)"""
-    return Interval.for_day(day).end
+    """The logical date of a manual run (``dag.test()``) of the Viet Nam day ``day``: its start,
+    as for a scheduled or backfilled run of that day (the tasks work on the day of a manual run's
+    logical date, not on the interval Airflow infers for it: ``tasks.Interval.for_run``)."""
+    return Interval.for_day(day).start
+
+
+def last_complete_day(now: datetime | None = None) -> date:
+    """Yesterday on the Viet Nam clock: the day whose run is the live one now, the run that
+    sweeps the landing folders and loads whatever no run has loaded yet."""
+    from planwh.ingest.parsing import VIETNAM_TZ
+    from planwh.ingest.reception import reception_clock
+
+    return (now or reception_clock()).astimezone(VIETNAM_TZ).date() - timedelta(days=1)
 
 
 def run_dag(
@@ -261,7 +274,6 @@ def run_daily_chain(
     settings: Settings,
     day: date,
     *,
-    received_since: date | None = None,
     on_result: Callable[[DagRunResult], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
     timeout: float = 3600,
@@ -271,9 +283,10 @@ def run_daily_chain(
     the three ingest DAGs, ``transform_warehouse`` if one of them published something (its asset
     schedule), then ``sync_national`` if it exists and the transform succeeded.
 
-    ``received_since`` widens the ingest runs to every file received from that day on (the run
-    parameter ``received_since``): how a demo or a first deployment takes over a landing folder
-    with history, in one run instead of a run per day. Returns ``{dag_id: state}``; an ingest run
+    The chain of :func:`last_complete_day` is the live one: it sweeps the landing folders and
+    loads every file no run has loaded yet; on a folder never swept (a first deployment, the
+    demo) that is its whole history, received at the files' own times. Returns
+    ``{dag_id: state}``; an ingest run
     whose gate held back a file is ``failed`` and the chain goes on, as the scheduler's would
     (the good files were published). ``on_progress`` gets a line per task started and per
     message our task code logs, as the child runs.
@@ -282,8 +295,7 @@ def run_daily_chain(
 
     ensure_manifest(settings)
     start = manual_logical_date(day)
-    conf = {"received_since": received_since.isoformat()} if received_since else None
-    requests = [_Request(dag_id, start, conf) for dag_id in INGEST_DAGS]
+    requests = [_Request(dag_id, start) for dag_id in INGEST_DAGS]
     # Without a successful transform there is no asset event, so the scheduler would not sync.
     requests += [
         _Request(TRANSFORM_DAG, None, after_publish=True),

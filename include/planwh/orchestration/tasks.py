@@ -1,31 +1,35 @@
 """What each DAG task does, scoped to its data interval; no Airflow here.
 
-A run works on its data interval ``[start, end)`` and nothing else:
+A run works on its data interval ``[start, end)`` (:meth:`Interval.for_run`: a manual run works on
+the Viet Nam day of its logical date) and nothing else:
 
-* **landing files**: those *received* in the interval, i.e. whose modification time (when the
-  file was put in the landing folder) lies in ``[start, end)``. A late file for an old period is
-  received later, so a later interval picks it up, loads it as a new version, and the next dbt
-  build corrects the marts (dbt keeps the latest version).
-* **portal APIs**: the Viet Nam days whose midnight lies in the interval (one day for a daily
-  run), pulled and received at the end of the interval.
+* **landing files**: what the reception ledger gives the interval (``planwh.ingest.reception``).
+  The *live* run, which runs before ``end + PLANWH_LIVE_RUN_GRACE_HOURS`` (the scheduled run
+  right after its day, the first run after an outage), sweeps the landing folders and takes
+  every registered file no run has taken yet; a backfill or a manual run of an older day takes
+  the files the ledger received in that day and not taken yet; every run takes again what its
+  interval took before. A file is loaded once, whatever its modification time says.
+* **portal APIs**: every day from each portal's cursor to the interval's last day, at most
+  ``PLANWH_PORTAL_API_MAX_DAYS`` a run (``planwh.ingest.portal_api``), so an outage is filled by
+  the next run; a run pulls its own days again (unchanged days change nothing).
 * **the gate**: what this run loaded, plus any loaded file still without a verdict (one whose
   gate run crashed) received by the end of the interval.
+* **the landing check** (live runs): files left unregistered, or registered but not loaded, for
+  longer than ``PLANWH_LANDING_STALE_HOURS`` fail the run, which alerts.
 
-Bytes already processed are skipped without a ledger row, and the gate re-judges only what it
-is given, so re-running an interval changes nothing. The wall clock never enters: a file's
-reception time is its modification time, an API pull's the end of the interval.
+What a run loaded stays loaded, and the gate re-judges only what it is given, so re-running an
+interval changes nothing. The reception clock (:func:`planwh.ingest.reception.reception_clock`)
+is the only wall clock read, by sweeps, pulls and the live-run test; the task functions take it
+as ``now`` so that tests can set it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date, datetime, time, timedelta
 
 from planwh.ddl import create_schemas_sql
 from planwh.ingest.parsing import VIETNAM_TZ
@@ -72,24 +76,29 @@ class Interval:
         return cls(start, start + timedelta(days=1))
 
     @classmethod
-    def from_context(
-        cls, start: datetime | None, end: datetime | None, params: dict | None = None
+    def for_run(
+        cls,
+        data_interval_start: datetime | None,
+        data_interval_end: datetime | None,
+        logical_date: datetime | None = None,
+        run_after: datetime | None = None,
     ) -> Interval:
-        """The run's data interval, reaching back to the run parameter ``received_since`` if set."""
-        if start is None or end is None:
-            raise IntervalError("this task needs a data interval; trigger it with a logical date")
-        since = (params or {}).get("received_since")
-        if since:
-            try:
-                start = min(start, datetime.combine(date.fromisoformat(str(since)), time(), VIETNAM_TZ))
-            except ValueError as exc:
-                raise IntervalError(
-                    f"run parameter received_since must be a date YYYY-MM-DD, got {since!r}"
-                ) from exc
-        return cls(start, end)
+        """The interval a DAG run works on.
 
-    def contains(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
+        A scheduled or backfilled run starts its data interval at its logical date: that interval.
+        A manual run does not: Airflow infers its data interval as the last complete one before a
+        moment (``airflow dags trigger -l 2025-12-29``: the moment of the trigger, so yesterday's;
+        the REST API and ``dag.test()``: the logical date, so the 28th), so it works on the Viet Nam
+        day of its logical date instead, or, triggered without one, on the day it was triggered.
+        (A backfill that re-runs a manual run keeps its logical date.)
+        """
+        if logical_date is not None and logical_date != data_interval_start:
+            return cls.for_day(logical_date.astimezone(VIETNAM_TZ).date())
+        if data_interval_start is not None and data_interval_end is not None:
+            return cls(data_interval_start, data_interval_end)
+        if run_after is not None:
+            return cls.for_day(run_after.astimezone(VIETNAM_TZ).date())
+        raise IntervalError("this task needs a data interval; trigger it with a logical date")
 
     def days(self) -> list[date]:
         """The Viet Nam days whose midnight lies in the interval (a portal day is a Viet Nam day)."""
@@ -140,83 +149,52 @@ class GateResult:
         return {"file_ids": self.file_ids, "failures": self.failures, **self.totals}
 
 
-def _received(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+def current_interval() -> Interval:
+    """The interval of the DAG run this task belongs to (see :meth:`Interval.for_run`)."""
+    from airflow.sdk import get_current_context
 
-
-def files_received(settings: Settings, source: str, interval: Interval) -> list[Path]:
-    """Files under ``<landing>/<source>/`` modified within the interval, oldest first."""
-    from planwh.ingest.load import expand_paths
-
-    folder = settings.landing_dir / source
-    if not folder.is_dir():
-        return []
-    found = [(stamp, path) for path in expand_paths([folder]) if interval.contains(stamp := _received(path))]
-    return [path for _, path in sorted(found)]
+    context = get_current_context()
+    return Interval.for_run(
+        context.get("data_interval_start"),
+        context.get("data_interval_end"),
+        context.get("logical_date"),
+        getattr(context.get("dag_run"), "run_after", None),
+    )
 
 
 def ingest_interval(
-    settings: Settings, source: str, interval: Interval, *, progress: bool = False
+    settings: Settings, source: str, interval: Interval, *, now: datetime | None = None
 ) -> StepResult:
-    """Ingest the files of ``source`` received in the interval, skipping bytes processed before."""
-    from planwh.ingest.load import ingest_paths
+    """Load the files of ``source`` that the reception ledger gives the interval (see the module
+    doc): ``files_received`` counts every file the interval took, loaded now or before."""
+    from planwh.ingest.reception import receive
 
-    files = files_received(settings, source, interval)
-    result = StepResult()
-    if files:
-        result.add(
-            ingest_paths(settings, source, files, progress=progress, received_from_mtime=True, skip_seen=True)
-        )
-    result.totals["files_received"] = len(files)
-    log.info("%s, %s: %s", source, interval.describe(), result.totals)
+    receipt = receive(settings, source, interval.start, interval.end, now=now)
+    result = StepResult().add(receipt.outcomes)
+    result.totals["files_received"] = len(receipt.taken)
+    if receipt.sweep is not None:
+        _merge(result.totals, receipt.sweep.totals())
+    log.info("%s, %s%s: %s", source, interval.describe(), " (live)" if receipt.live else "", result.totals)
     return result
 
 
-def _write_jsonl(path: Path, rows: Sequence[object]) -> None:
-    """The API's rows as JSON Lines, written whole or not at all (a reader never sees half a day)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _processed_before(settings: Settings, source: str, path: Path) -> bool:
-    from planwh.db import connect, warehouse_url
-    from planwh.ingest import ledger
-    from planwh.ingest.schema import ensure_schema
-
-    with connect(warehouse_url(settings), autocommit=True) as conn:
-        ensure_schema(conn)
-        return ledger.processed_before(conn, source, ledger.sha256_of(path), -1) is not None
-
-
-def pull_portal_interval(settings: Settings, apis: Sequence[object], interval: Interval) -> StepResult:
-    """Pull each portal's statistics for the interval's days and ingest them (received at the end
-    of the interval). A day whose rows were pulled and processed before is skipped."""
-    from planwh.ingest.load import ingest_file
-    from planwh.ingest.portal_api import fetch_day
+def pull_portal_interval(
+    settings: Settings, apis: Sequence[object], interval: Interval, *, now: datetime | None = None
+) -> StepResult:
+    """Pull each portal from its cursor through the interval's last day (its own days again) and
+    load the days pulled, taken into the interval (``planwh.ingest.portal_api``)."""
+    from planwh.ingest.portal_api import pull_portal_incremental
 
     result = StepResult()
+    days = interval.days()
+    if not days:
+        return result
     for api in apis:
-        for day in interval.days():
-            rows = fetch_day(api, day)
-            if not rows:
-                log.info("portal %s, %s: the API has no rows", api.portal, day)
-                continue
-            path = settings.landing_dir / "portal" / "api" / api.portal / f"{day.isoformat()}.jsonl"
-            _write_jsonl(path, rows)
-            if _processed_before(settings, "portal", path):
-                result.totals["days_unchanged"] = result.totals.get("days_unchanged", 0) + 1
-                continue
-            result.add(
-                [ingest_file(settings, "portal", path, received_at=interval.end, expected_stat_date=day)]
-            )
+        report = pull_portal_incremental(settings, api, days[-1], since=days[0], start=interval.start,
+                                         end=interval.end, now=now)
+        result.add(report.outcomes)
+        _merge(result.totals, {"days_pulled": len(report.days), "days_unchanged": report.unchanged,
+                               "days_left": report.days_left})
     return result
 
 
@@ -306,18 +284,18 @@ def run_ingest_sources(
     interval: Interval,
     *,
     apis: Sequence[object] = (),
-    progress: bool = False,
+    now: datetime | None = None,
 ) -> tuple[StepResult, GateResult]:
     """An ingest DAG's tasks in order, for ``planwh backfill`` and the bench without a scheduler:
-    pull the portal APIs (if ``portal`` is among the sources and portals are given), ingest each
-    source's files received in the interval, then the gate."""
+    pull the portal APIs (if ``portal`` is among the sources and portals are given), load each
+    source's files the interval takes, then the gate."""
     loaded = StepResult()
     if "portal" in sources and apis:
-        pulled = pull_portal_interval(settings, apis, interval)
+        pulled = pull_portal_interval(settings, apis, interval, now=now)
         loaded.file_ids += pulled.file_ids
         _merge(loaded.totals, pulled.totals)
     for source in sources:
-        step = ingest_interval(settings, source, interval, progress=progress)
+        step = ingest_interval(settings, source, interval, now=now)
         loaded.file_ids += step.file_ids
         _merge(loaded.totals, step.totals)
     gate = publish_interval(settings, sources, interval, loaded.file_ids)
@@ -330,10 +308,10 @@ def run_ingest_dag_code(
     interval: Interval,
     *,
     apis: Sequence[object] = (),
-    progress: bool = False,
+    now: datetime | None = None,
 ) -> tuple[StepResult, GateResult]:
     """The tasks of the ingest DAG ``dag_id`` (see :data:`DAG_SOURCES`) for one interval."""
-    return run_ingest_sources(settings, DAG_SOURCES[dag_id], interval, apis=apis, progress=progress)
+    return run_ingest_sources(settings, DAG_SOURCES[dag_id], interval, apis=apis, now=now)
 
 
 def _merge(into: dict[str, int], more: dict[str, int]) -> None:
@@ -446,13 +424,7 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
         }
 
 
-def publish_step(
-    sources: Sequence[str],
-    data_interval_start: datetime | None,
-    data_interval_end: datetime | None,
-    params: dict | None,
-    *loaded: dict,
-) -> dict:
+def publish_step(sources: Sequence[str], *loaded: dict) -> dict:
     """The ingest DAGs' ``validate_and_publish`` task: gate what the load tasks (``loaded``, their
     XCom results) brought in this interval. Skips when nothing was received, so that no asset
     event rebuilds the marts for nothing."""
@@ -460,12 +432,53 @@ def publish_step(
 
     from planwh.settings import load_settings
 
-    interval = Interval.from_context(data_interval_start, data_interval_end, params)
     file_ids = [file_id for step in loaded for file_id in step["file_ids"]]
-    gate = publish_interval(load_settings(), sources, interval, file_ids)
+    gate = publish_interval(load_settings(), sources, current_interval(), file_ids)
     if not gate.file_ids:
         raise AirflowSkipException("nothing was received in this interval")
     return gate.to_xcom()
+
+
+def landing_backlog(
+    settings: Settings, sources: Sequence[str], interval: Interval, *, now: datetime | None = None
+) -> str | None:
+    """Why the landing check fails, or None: landing files of ``sources`` left unregistered, or
+    registered but not loaded, for longer than ``PLANWH_LANDING_STALE_HOURS``. Only the live run
+    looks at the present (a backfill of last year would alert on today's backlog): see
+    :func:`landing_check_step`."""
+    from planwh.ingest.reception import reception_clock, stale_files
+
+    now = now or reception_clock()
+    stale = stale_files(settings, sources, now=now)
+    if not stale:
+        return None
+    lines = "\n".join(
+        f"  {w.source}/{w.path}: {w.state} since {w.since.astimezone(VIETNAM_TZ):%Y-%m-%d %H:%M} ({w.reason})"
+        for w in stale[:20]
+    )
+    more = f"\n  ... and {len(stale) - 20} more" if len(stale) > 20 else ""
+    return (
+        f"{len(stale)} landing file(s) not loaded after {settings.landing_stale_hours} h "
+        f"(PLANWH_LANDING_STALE_HOURS), checked by the run of {interval.describe()}; nothing is lost, every "
+        f"byte is where it was, but no run will load them as they are: see `planwh landing status`\n{lines}{more}"
+    )
+
+
+def landing_check_step(sources: Sequence[str]) -> dict:
+    """The ingest DAGs' ``check_landing_backlog`` task: fail, without retries, when the landing
+    folders hold files that have waited too long (the failure callback alerts)."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from planwh.ingest.reception import is_live, reception_clock
+    from planwh.settings import load_settings
+
+    settings = load_settings()
+    interval, now = current_interval(), reception_clock()
+    if not is_live(settings, interval.end, now):
+        raise AirflowSkipException("a run of a past day does not judge today's landing folders")
+    if message := landing_backlog(settings, sources, interval, now=now):
+        raise AirflowFailException(message)
+    return {"stale_files": 0}
 
 
 def fail_on_gate(gate: dict) -> None:

@@ -168,7 +168,8 @@ def test_schema_creation_is_idempotent(settings) -> None:
             "select table_schema || '.' || table_name from information_schema.tables "
             "where table_schema in ('landing', 'raw', 'quarantine')")}
     assert tables == {
-        "landing.files", "landing.portal_api_cursor", "raw.agency_register", "raw.agency_submissions",
+        "landing.files", "landing.portal_api_cursor", "landing.receptions", "landing.observations",
+        "landing.sweeps", "raw.agency_register", "raw.agency_submissions",
         "raw.portal_statistics", "raw.training_courses", "raw.training_attendance", "quarantine.rejected_rows",
     }
 

@@ -158,14 +158,15 @@ def test_incremental_pulls_resume_after_the_cursor(settings, fake_portal: FakePo
         fake_portal.rows_for(day, 2)
     api = PortalApi(PORTAL, fake_portal.url, TOKEN, backoff=0.01)
 
-    first = pull_portal_incremental(settings, api, date(2024, 11, 28), first_day=date(2024, 11, 27),
+    first = pull_portal_incremental(settings, api, date(2024, 11, 28), since=date(2024, 11, 27),
                                     received_at=RECEIVED)
     second = pull_portal_incremental(settings, api, date(2024, 11, 30), received_at=RECEIVED)
     third = pull_portal_incremental(settings, api, date(2024, 11, 30), received_at=RECEIVED)
 
-    assert [o.status for o in first] == ["loaded", "loaded"]
-    assert [o.status for o in second] == ["loaded"]  # 29th had no rows, 30th loaded
-    assert third == []
+    assert [o.status for o in first.outcomes] == ["loaded", "loaded"]
+    assert [o.status for o in second.outcomes] == ["loaded"]  # 29th had no rows, 30th loaded
+    assert (second.days, second.unchanged) == ([date(2024, 11, 29), date(2024, 11, 30)], 1)
+    assert third.days == [] and third.outcomes == []
     assert query(settings, "select portal, last_day from landing.portal_api_cursor") == [(PORTAL, date(2024, 11, 30))]
     pulled_days = sorted({parse_qs(urlsplit(p).query)["date"][0] for p, _ in fake_portal.requests})
     assert pulled_days == ["2024-11-27", "2024-11-28", "2024-11-29", "2024-11-30"]
@@ -177,10 +178,10 @@ def test_a_rejected_day_stops_the_cursor_so_the_next_run_retries_it(settings, fa
     fake_portal.rows_for("2024-11-29", 1)
     api = PortalApi(PORTAL, fake_portal.url, TOKEN)
 
-    outcomes = pull_portal_incremental(settings, api, date(2024, 11, 29), first_day=date(2024, 11, 28),
-                                       received_at=RECEIVED)
+    report = pull_portal_incremental(settings, api, date(2024, 11, 29), since=date(2024, 11, 28),
+                                     received_at=RECEIVED)
 
-    assert [o.status for o in outcomes] == ["rejected"]
+    assert [o.status for o in report.outcomes] == ["rejected"] and report.stopped_at == date(2024, 11, 28)
     assert scalar(settings, "select count(*) from landing.portal_api_cursor") == 0
 
 
@@ -198,3 +199,83 @@ def test_connections_and_environment_give_the_url_and_token() -> None:
     assert connection_id("quang-nam.gov.vn") == "portal_api_quang_nam_gov_vn"
     with pytest.raises(PortalApiError):
         PortalApi("../etc", "http://x", "t")
+
+
+def test_a_three_day_outage_of_the_api_is_filled_by_the_next_run(settings, fake_portal: FakePortal) -> None:
+    """The DAG's task code (``run_ingest_sources``) against the local API: the days a run could not
+    pull are pulled by the next run that can, each loaded once; a run pulls at most
+    PLANWH_PORTAL_API_MAX_DAYS days and the next one goes on."""
+    from datetime import datetime, time, timedelta
+
+    from planwh.ingest.parsing import VIETNAM_TZ
+    from planwh.orchestration.tasks import Interval, run_ingest_sources
+
+    def run(day: date, api: PortalApi):
+        now = datetime.combine(day + timedelta(days=1), time(0, 5), VIETNAM_TZ)  # the daily run, just after midnight
+        return run_ingest_sources(settings, ["portal"], Interval.for_day(day), apis=[api], now=now)
+
+    def pulled() -> list[str]:
+        return sorted(parse_qs(urlsplit(p).query)["date"][0] for p, _ in fake_portal.requests)
+
+    days = [date(2024, 12, 1) + timedelta(days=i) for i in range(6)]
+    for day in days:
+        fake_portal.rows_for(day.isoformat(), 2 + day.day % 3)
+    api = PortalApi(PORTAL, fake_portal.url, TOKEN, retries=1, backoff=0.01)
+
+    # GIVEN the run of 1 December pulled its day
+    assert run(days[0], api)[0].totals["files_loaded"] == 1
+
+    # WHEN the API is down for the runs of 2, 3 and 4 December (each fails after its retries)
+    fake_portal.failures_before_success = 1_000
+    for day in days[1:4]:
+        with pytest.raises(PortalApiError, match="HTTP 503"):
+            run(day, api)
+    assert query(settings, "select last_day from landing.portal_api_cursor") == [(days[0],)]
+
+    # ... and it is back for the run of 5 December
+    fake_portal.failures_before_success = 0
+    fake_portal.requests.clear()
+    loaded, gate = run(days[4], api)
+
+    # THEN that run pulled and loaded the four days from the cursor on, each once, received at the end
+    # of its day and taken by the run that pulled it
+    assert pulled() == [d.isoformat() for d in days[1:5]]
+    assert (loaded.totals["files_loaded"], loaded.totals["days_pulled"]) == (4, 4) and not gate.failures
+    assert query(settings, "select last_day from landing.portal_api_cursor") == [(days[4],)]
+    files = query(settings, "select original_name, status, received_at from landing.files order by file_id")
+    assert [(name, status) for name, status, _ in files] == [(f"{d.isoformat()}.jsonl", "loaded") for d in days[:5]]
+    assert [at.astimezone(VIETNAM_TZ) for _, _, at in files] == [
+        datetime.combine(d + timedelta(days=1), time(), VIETNAM_TZ) for d in days[:5]]
+    assert scalar(settings, "select count(*) from raw.portal_statistics") == sum(2 + d.day % 3 for d in days[:5])
+
+    # WHEN the same day runs again
+    fake_portal.requests.clear()
+    before = query(settings, "select * from landing.files order by file_id")
+    again, gate = run(days[4], api)
+
+    # THEN it asks for its own day again and changes nothing
+    assert pulled() == [days[4].isoformat()]
+    assert again.totals.get("files_loaded", 0) == 0 and again.totals["days_unchanged"] == 1 and not gate.file_ids
+    assert query(settings, "select * from landing.files order by file_id") == before
+
+
+def test_a_long_outage_is_caught_up_a_bounded_number_of_days_per_run(settings, fake_portal: FakePortal) -> None:
+    from planwh.ingest.portal_api import days_to_pull
+
+    for day in ("2024-12-01", "2024-12-02", "2024-12-03", "2024-12-04"):
+        fake_portal.rows_for(day, 1)
+    api = PortalApi(PORTAL, fake_portal.url, TOKEN)
+    first = pull_portal_incremental(settings, api, date(2024, 12, 1), received_at=RECEIVED)
+    assert [o.status for o in first.outcomes] == ["loaded"]
+
+    # three days behind, two a run: the limit is said, and the next run goes on from there
+    second = pull_portal_incremental(settings, api, date(2024, 12, 4), max_days=2, received_at=RECEIVED)
+    assert (second.days, second.days_left) == ([date(2024, 12, 2), date(2024, 12, 3)], 1)
+    third = pull_portal_incremental(settings, api, date(2024, 12, 4), max_days=2, received_at=RECEIVED)
+    assert (third.days, third.days_left) == ([date(2024, 12, 4)], 0)
+    assert scalar(settings, "select count(*) from raw.portal_statistics") == 4
+
+    # a run of an old day asks for that day even though the cursor is past it; a portal never pulled
+    # starts at the run's first day
+    assert days_to_pull(date(2024, 12, 4), date(2024, 11, 20), date(2024, 11, 20), 31) == ([date(2024, 11, 20)], 0)
+    assert days_to_pull(None, date(2024, 12, 4), date(2024, 12, 4), 31) == ([date(2024, 12, 4)], 0)
