@@ -155,7 +155,9 @@ def _cache_results(path: Path, cached: dict[int, dict[str, tuple[str, str | None
         name = f"xl/worksheets/sheet{index + 1}.xml"
         xml = members[name].decode("utf-8")
         for coordinate, (result, kind) in cells.items():
-            pattern = re.compile(rf'<c r="{coordinate}"([^>]*)><f>(.*?)</f><v\s*/>', re.S)
+            # openpyxl writes an empty value as <v/> with the standard library's XML writer and as
+            # <v></v> with lxml's (installed with the SDMX test libraries)
+            pattern = re.compile(rf'<c r="{coordinate}"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)', re.S)
             typed = f' t="{kind}"' if kind else ""
             xml, found = pattern.subn(
                 lambda m, c=coordinate, r=result, t=typed: f'<c r="{c}"{m.group(1)}{t}><f>{m.group(2)}</f><v>{r}</v>',
