@@ -1,6 +1,6 @@
 """The sender page served for real: a warehouse built by the pipeline's code (``web_warehouse``),
 accounts invited as an operator would, and ``planwh.web.app`` under uvicorn on a free local port,
-once per test module. Screenshots go to ``test-artefacts/web/`` (gitignored)."""
+once per test session. Screenshots go to ``test-artefacts/web/`` (gitignored)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     import uvicorn
 

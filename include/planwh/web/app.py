@@ -304,15 +304,16 @@ def create_app(settings: Settings):
         if declared and declared.isdigit() and int(declared) > limit + 65536:
             refused = security.too_large(limit)
         else:
+            chunks = request.stream()
             try:
-                async for chunk in request.stream():
+                async for chunk in chunks:
                     form.feed(chunk)
                 form.finish()
             except security.UploadRefused as exc:
                 refused = exc
                 # read what the browser still sends (up to a bound), so that it shows the answer
                 drained = 0
-                async for chunk in request.stream():
+                async for chunk in chunks:
                     drained += len(chunk)
                     if drained > 4 * limit:
                         break
