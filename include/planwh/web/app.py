@@ -246,10 +246,12 @@ def create_app(settings: Settings):
             due = obligations.reports(conn, agency_code, year) if year else []
             led = obligations.tasks(conn, agency_code, year) if year else []
         today = obligations.today()
+        annual = next((r.deadline for r in due if r.period_kind == "year"), None)
         owed = sum(1 for r in due if r.state(today)[0] in ("owed", "late")) + sum(
-            1 for t in led if t.state()[0] in ("owed", "late"))
+            1 for t in led if t.state(today, annual)[0] in ("owed", "late"))
         return page(request, "agency.html", {"agency": agency, "years": available, "year": year, "reports": due,
-                                             "tasks": led, "today": today, "owed": owed}, account=account)
+                                             "tasks": led, "today": today, "owed": owed, "annual_deadline": annual},
+                    account=account)
 
     @app.get("/don-vi/{agency_code}/bieu-mau/{period}")
     def form_download(request: Request, agency_code: str, period: str):

@@ -82,6 +82,14 @@ class ReportDue:
         return min(loaded) if loaded else None
 
     @property
+    def days_late(self) -> int:
+        """Days after the deadline the first version arrived (Viet Nam dates), 0 when on time."""
+        first = self.first_received
+        if first is None or self.deadline is None:
+            return 0
+        return max((first.astimezone(VIETNAM_TZ).date() - self.deadline).days, 0)
+
+    @property
     def waiting(self) -> UploadLine | None:
         """An upload received through the page that no run has loaded yet."""
         return next((u for u in reversed(self.uploads) if u.state == "received"), None)
@@ -117,11 +125,14 @@ class TaskDue:
     received_at: datetime | None
     from_marts: bool
 
-    def state(self) -> tuple[str, str, str]:
+    def state(self, today: date, deadline: date | None) -> tuple[str, str, str]:
+        """``deadline``: the annual report's, where task statuses are reported."""
         if self.status_value is None:
-            if self.is_owed:
-                return ("late" if not self.from_marts else "owed", "Chưa báo cáo", "not reported")
-            return ("none", "Không bắt buộc", "not owed")
+            if not self.is_owed:
+                return ("none", "Không bắt buộc", "not owed")
+            if deadline is not None and deadline < today:
+                return ("late", "Chưa báo cáo, đã quá hạn", "not reported, past the deadline")
+            return ("owed", "Chưa báo cáo", "not reported")
         css = {0: "partly", 1: "waiting", 2: "done"}[self.status_value]
         return (css, STATUS_VI[self.status_value], STATUS_EN[self.status_value])
 
@@ -209,11 +220,11 @@ def years(conn: psycopg.Connection, agency_code: str) -> list[int]:
 
 
 def default_year(available: list[int]) -> int | None:
+    """This year when anything is owed for it, else the latest year before it, else the first."""
     if not available:
         return None
-    current = today().year
-    return current if current in available else max(y for y in available if y <= current) if any(
-        y <= current for y in available) else min(available)
+    past = [y for y in available if y <= today().year]
+    return max(past) if past else min(available)
 
 
 def reports(conn: psycopg.Connection, agency_code: str, year: int) -> list[ReportDue]:
