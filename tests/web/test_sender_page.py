@@ -150,6 +150,10 @@ def test_a_sender_downloads_the_form_uploads_it_reads_the_answer_and_sees_the_de
     assert f"ĐÃ TIẾP NHẬN: {filled} dòng số liệu sẽ được nạp" in verdict and "từ chối" not in verdict
     summary = browser.find_element(By.ID, "summary").text
     assert f"= {filled} dòng số liệu sẽ được nạp + 0 dòng sẽ bị từ chối" in summary
+    # the rows that will load, each with its measure's name and value
+    rows = browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")
+    assert len(rows) == filled and "3.4" in browser.find_element(By.ID, "rows").text
+    assert "Tổng số sản phẩm truyền thông về quyền con người" in browser.find_element(By.ID, "rows").text
     upload_url = browser.current_url
     # THEN it is in the landing folder under a name the server chose, registered for the next run
     received = site.query("select r.path, r.taken_at from web.uploads as u join landing.receptions as r "

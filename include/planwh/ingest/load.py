@@ -123,6 +123,8 @@ class FileOutcome:
     # check_file of a report: the distinct (agency_code, period) of the rows that would load, so that
     # a caller can tell whose report it is (the sender page refuses another agency's)
     loaded_keys: list[tuple[str, str]] = field(default_factory=list)
+    # check_file of a report: its first rows that would load (row, measure, task, value), to show the sender
+    loaded_rows: list[tuple] = field(default_factory=list)
 
     def summary(self) -> fb.FeedbackSummary:
         return fb.FeedbackSummary(
@@ -921,6 +923,11 @@ def _dry_run(settings: Settings, outcome: FileOutcome, moment: datetime, sheet: 
             if source == "submissions" and outcome.status == "checked":
                 outcome.loaded_keys = [tuple(r) for r in conn.execute(
                     "select distinct agency_code, period from raw.agency_submissions where file_id = %s order by 1, 2",
+                    (outcome.file_id,),
+                )]
+                outcome.loaded_rows = [tuple(r) for r in conn.execute(
+                    "select row_number, measure_code, task_code, value from raw.agency_submissions where file_id = %s "
+                    "order by row_number limit 500",
                     (outcome.file_id,),
                 )]
             outcome.problems = list(fb.rows_from_quarantine(conn, source, outcome.file_id, outcome.headers))

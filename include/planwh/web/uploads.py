@@ -201,7 +201,21 @@ def _result(outcome) -> dict:
         "source": outcome.source,
         "duplicate_of": outcome.duplicate_of,
         "keys": [list(k) for k in outcome.loaded_keys],
+        "rows": [{"row": r, "measure": m, "name": _measure_names().get(m, ""), "task": t, "value": _value(v)}
+                 for r, m, t, v in outcome.loaded_rows],
     }
+
+
+def _measure_names() -> dict[str, str]:
+    from planwh.reference.catalogue import MEASURES
+
+    return {m["measure_code"]: m["name_vi"] for m in MEASURES}
+
+
+def _value(value) -> str:
+    number = float(value)
+    return f"{int(number):,}".replace(",", ".") if number.is_integer() else f"{number:,.2f}".replace(
+        ",", " ").replace(".", ",").replace(" ", ".")
 
 
 def _keep(folder: Path, path: Path, upload_id: int, kind: str) -> Path:
