@@ -21,6 +21,7 @@ landing folder through the reception ledger, or refused and kept aside.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from planwh.ingest.feedback import SEVERITY_TEXT, safe_stem
 from planwh.settings import Settings
 from planwh.web.accounts import Account, record_event
 from planwh.web.security import Incoming, UploadRefused, sniff
+
+log = logging.getLogger(__name__)
 
 PROBLEMS_SHOWN = 500
 UPLOAD_COLUMNS = (
@@ -125,6 +128,12 @@ def receive_upload(
         except IngestError as exc:
             outcome = None
             reason = ("unreadable", exc.message_vi, str(exc))
+        except Exception as exc:  # a file no reader anticipated is refused, never a crash of the page
+            log.warning("upload %s could not be checked: %s", upload_id, type(exc).__name__)
+            outcome = None
+            reason = ("unreadable", "Tệp không đọc được do một lỗi không lường trước; hãy mở tệp bằng Excel, lưu lại "
+                      "thành .xlsx rồi gửi lại, nếu vẫn lỗi hãy liên hệ bộ phận tiếp nhận",
+                      f"the file could not be checked ({type(exc).__name__})")
         result = _result(outcome) if outcome is not None else {}
         if outcome is not None:
             reason = _refusal(outcome, agency_code, period)
