@@ -96,7 +96,12 @@ def run(args: argparse.Namespace) -> int:
     states = _run_chain(settings, day)
     _done(started)
 
-    started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi)")
+    # before the roles: its tables, made here by the warehouse's login, are then handed to planwh_web
+    started = _step("Sender page (planwh serve): demo accounts")
+    print(_sender_accounts(settings))
+    _done(started)
+
+    started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi, sender page planwh_web)")
     print(_apply_roles(settings))
     _done(started)
 
@@ -115,10 +120,6 @@ def run(args: argparse.Namespace) -> int:
 
     report = build_report(settings, docs=True)
     print(f"open {report}")
-    _done(started)
-
-    started = _step("Sender page (planwh serve): demo accounts")
-    print(_sender_accounts(settings))
     _done(started)
 
     heading("Indicator progress by province (latest reported year)")
