@@ -100,6 +100,11 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
 
 
 class HeadlessChromium:
@@ -117,11 +122,7 @@ class HeadlessChromium:
         import tempfile
 
         profile = tempfile.mkdtemp(dir=self.profile)
-        command = [
-            str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", *args,
-        ]
+        command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
         if offline:
             command.append("--host-resolver-rules=MAP * ~NOTFOUND")
         result = subprocess.run([*command, url], capture_output=True, text=True, timeout=timeout, check=False)
@@ -132,6 +133,25 @@ class HeadlessChromium:
         self.run(url, f"--screenshot={path}", f"--window-size={size[0]},{size[1]}",
                  "--virtual-time-budget=5000", offline=offline)
         return path
+
+    def driver(self, downloads: Path, size: tuple[int, int] = (1280, 1000)):
+        """The same browser driven through Debian's chromedriver (Selenium): an empty profile, files
+        downloaded into ``downloads`` without asking. The caller quits it."""
+        import tempfile
+
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        if not CHROMEDRIVER.exists():
+            pytest.fail(f"{CHROMEDRIVER} is missing: `apt-get install -y chromium-driver` (.ci/run does it)")
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in (*CHROMIUM_FLAGS, f"--window-size={size[0]},{size[1]}",
+                     f"--user-data-dir={tempfile.mkdtemp(dir=self.profile)}"):
+            options.add_argument(flag)
+        options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                                  "download.prompt_for_download": False})
+        return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
     def dom(self, url: str, *, offline: bool = False) -> str:
         """The page's DOM once its scripts have run."""

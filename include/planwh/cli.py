@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "planwh.commands.airflow_local",
     "planwh.commands.demo",
     "planwh.commands.bi",
+    "planwh.commands.web",
 ]
 
 

@@ -17,6 +17,14 @@
     ``quarantine`` or ``published`` (person keys), no ``landing`` (senders' file names), no
     ``audit`` (rejected values of non-personal columns are sampled there); validation history
     meant for BI is published through a mart.
+``planwh_web``
+    The sender page (``planwh serve``): owns ``web`` (accounts, password hashes, sessions, the
+    audit of sign-ins and uploads), which no other role reads. It runs the loader's own code for
+    an upload (the dry-run check inside a transaction that is rolled back, the reception ledger,
+    "load now"), so it is a member of ``planwh_loader`` that inherits its privileges but may not
+    ``SET ROLE`` to it (``WITH INHERIT TRUE, SET FALSE``, PostgreSQL 16+): one login whose rights
+    are exactly the loader's plus its own schema, rather than a copy of the loader's grants that
+    would drift from them.
 
 The role that writes a schema owns it and the tables in it, so its own code can run the
 idempotent DDL it issues on every run (``create table if not exists``, ``create index if not
@@ -48,13 +56,17 @@ LOADER = "planwh_loader"
 TRANSFORMER = "planwh_transformer"
 SYNC = "planwh_sync"
 BI = "planwh_bi"
-ROLES = (LOADER, TRANSFORMER, SYNC, BI)
+WEB = "planwh_web"
+ROLES = (LOADER, TRANSFORMER, SYNC, BI, WEB)
+# role -> the roles whose privileges it inherits (never SET ROLE to them)
+MEMBER_OF: dict[str, tuple[str, ...]] = {WEB: (LOADER,)}
 
 ROLE_PURPOSE = {
     LOADER: "ingestion and the Great Expectations gate",
     TRANSFORMER: "dbt (seeds, staging, intermediate, marts)",
     SYNC: "national sync (reads marts, writes sync and the national schema)",
     BI: "BI tools: reads marts only",
+    WEB: "the sender page: owns web; the loader's rights through membership (inherit, no SET ROLE)",
 }
 
 READ = "read"
@@ -80,6 +92,7 @@ WAREHOUSE_ACCESS: dict[str, dict[str, str]] = {
     "intermediate": {TRANSFORMER: WRITE},
     "marts": {TRANSFORMER: WRITE, LOADER: READ, SYNC: READ, BI: READ},
     "sync": {SYNC: WRITE},
+    "web": {WEB: WRITE},
 }
 NATIONAL_ACCESS: dict[str, dict[str, str]] = {
     "national": {SYNC: WRITE},
@@ -137,6 +150,11 @@ def _ensure_roles(
             )
             if role not in outcome.passwords_set:  # roles are server-wide: one per role, not per database
                 outcome.passwords_set.append(role)
+    for member, granted in MEMBER_OF.items():
+        for role in granted:
+            # SET FALSE (PostgreSQL 16+): the member uses the role's privileges but cannot become it
+            options = " with inherit true, set false" if conn.info.server_version >= 160000 else ""
+            conn.execute(sql.SQL("grant {} to {}" + options).format(_ident(role), _ident(member)))
     if not superuser:
         # The database owner created these roles (CREATEROLE gives it ADMIN OPTION on them); as a
         # member it can hand objects to them and keep using what they own.

@@ -40,6 +40,21 @@ Variables (all optional; see ``.env.example``):
 ``PLANWH_LANDING_STALE_HOURS``
     A landing file still unregistered, or registered but not loaded, after this long fails the
     daily chain's landing check and alerts (default 36).
+``PLANWH_WEB_SECRET_KEY``
+    Key of the sender page (``planwh serve``) that its CSRF tokens are computed with. Unset: a
+    random key is generated once and kept in ``<state>/web-secret.key`` (mode 600), as the
+    pseudonym key.
+``PLANWH_WEB_BIND``
+    Address the sender page listens on, ``HOST:PORT`` (default ``127.0.0.1:8800``).
+``PLANWH_WEB_PUBLIC_URL``
+    The address senders open, for the links ``planwh senders invite`` prints (default
+    ``http://<bind>``). An ``https://`` address makes session cookies ``Secure`` and adds HSTS.
+``PLANWH_WEB_SESSION_MINUTES``
+    How long a sign-in lasts (default 120); then the sender signs in again.
+``PLANWH_WEB_MAX_UPLOAD_MB``
+    Largest file the page accepts, in MiB, counted while it streams in (default 20).
+``PLANWH_WEB_INVITE_HOURS``
+    How long a one-time sign-in link stays valid (default 72).
 """
 
 from __future__ import annotations
@@ -57,6 +72,20 @@ NATIONAL_DB = "planwh_national"
 
 class SettingsError(ValueError):
     """A configuration value is present but unusable."""
+
+
+def _state_key(key_file: Path) -> bytes:
+    """A secret kept in the state folder, generated once (mode 600) on first use."""
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process generated it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip().encode("utf-8")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -83,6 +112,12 @@ class Settings:
     live_run_grace_hours: int = 24
     landing_quiet_seconds: int = 60
     landing_stale_hours: int = 36
+    web_secret_key_value: str | None = field(default=None, repr=False)
+    web_bind: str = "127.0.0.1:8800"
+    web_public_url_value: str | None = None
+    web_session_minutes: int = 120
+    web_max_upload_bytes: int = 20 * 1024 * 1024
+    web_invite_hours: int = 72
 
     @property
     def uses_embedded(self) -> bool:
@@ -105,13 +140,36 @@ class Settings:
         """The HMAC key; generated and kept in the state folder when not configured."""
         if self.pseudonym_key_value:
             return self.pseudonym_key_value.encode("utf-8")
-        key_file = self.state_dir / "pseudonym.key"
-        if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        return key_file.read_text().strip().encode("utf-8")
+        return _state_key(self.state_dir / "pseudonym.key")
+
+    @property
+    def web_secret_key(self) -> bytes:
+        """The sender page's key; generated and kept in the state folder when not configured."""
+        if self.web_secret_key_value:
+            return self.web_secret_key_value.encode("utf-8")
+        return _state_key(self.state_dir / "web-secret.key")
+
+    @property
+    def web_host(self) -> str:
+        return self.web_bind.rpartition(":")[0].strip("[]")
+
+    @property
+    def web_port(self) -> int:
+        return int(self.web_bind.rpartition(":")[2])
+
+    @property
+    def web_public_url(self) -> str:
+        """Where senders open the page (no trailing slash)."""
+        return (self.web_public_url_value or f"http://{self.web_bind}").rstrip("/")
+
+    @property
+    def web_uses_tls(self) -> bool:
+        return self.web_public_url.startswith("https://")
+
+    @property
+    def web_dir(self) -> Path:
+        """The sender page's files: uploads being checked, refused uploads, feedback workbooks."""
+        return self.state_dir / "web"
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -151,6 +209,19 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
             raise SettingsError(f"{name} must be a PostgreSQL URL (postgresql://...), got {raw.split('@')[-1]!r}")
         return raw
 
+    def bind(name: str, default: str) -> str:
+        raw = merged.get(name, "").strip() or default
+        host, sep, port = raw.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"{name} must be HOST:PORT (e.g. 127.0.0.1:8800), got {raw!r}")
+        return raw
+
+    def public_url(name: str) -> str | None:
+        raw = merged.get(name, "").strip()
+        if raw and not raw.startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must start with http:// or https://, got {raw!r}")
+        return raw or None
+
     state_dir = path("PLANWH_STATE_DIR", PROJECT_ROOT / ".state")
     return Settings(
         warehouse_url=url("PLANWH_WAREHOUSE_URL"),
@@ -167,4 +238,10 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
         live_run_grace_hours=integer("PLANWH_LIVE_RUN_GRACE_HOURS", 24),
         landing_quiet_seconds=integer("PLANWH_LANDING_QUIET_SECONDS", 60, minimum=0),
         landing_stale_hours=integer("PLANWH_LANDING_STALE_HOURS", 36),
+        web_secret_key_value=merged.get("PLANWH_WEB_SECRET_KEY") or None,
+        web_bind=bind("PLANWH_WEB_BIND", "127.0.0.1:8800"),
+        web_public_url_value=public_url("PLANWH_WEB_PUBLIC_URL"),
+        web_session_minutes=integer("PLANWH_WEB_SESSION_MINUTES", 120),
+        web_max_upload_bytes=integer("PLANWH_WEB_MAX_UPLOAD_MB", 20) * 1024 * 1024,
+        web_invite_hours=integer("PLANWH_WEB_INVITE_HOURS", 72),
     )

@@ -32,7 +32,7 @@ AIRFLOW_SERVICES = {
     "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
     "airflow-worker",
 }
-REQUIRED_SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "superset-init", "superset"}
+REQUIRED_SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "superset-init", "superset", "sender-page"}
 # ${VAR}, ${VAR:-default}, ${VAR:?message}; $${VAR} is an escaped literal for the container's shell
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|FERNET|JWT|_KEY$")
@@ -346,3 +346,37 @@ def test_superset_reads_the_marts_as_the_bi_role(services: dict) -> None:
     assert "SUPERSET_METADATA_URL" not in environment(services["superset-init"]), "compose uses its superset database"
     assert services["superset-init"]["build"] == "./deploy/superset"
     assert services["superset"]["image"] == services["superset-init"]["image"]
+
+
+def test_the_sender_page_runs_the_code_as_its_own_login_on_a_local_port(services: dict) -> None:
+    from planwh.cli import build_parser
+    from planwh.roles import WEB
+    from planwh.settings import load_settings
+    page = services["sender-page"]
+    # the pipeline's image, so the page runs the same code and lock
+    assert page["image"] == services["airflow-scheduler"]["image"] and page["build"] == "."
+    command = command_lines(page)[0]
+    assert command[:2] == ["planwh", "serve"]
+    args = build_parser().parse_args(command[1:])
+    env = environment(page)
+    settings = load_settings({k: interpolate(v) for k, v in env.items() if k.startswith("PLANWH_WEB")}
+                             | {"PLANWH_DOTENV": "/nonexistent"})
+    # it listens on every interface of its container, on the port compose publishes on 127.0.0.1 only
+    port = settings.web_port
+    assert settings.web_host == "0.0.0.0" and args.bind is None
+    assert page["ports"] == [f"127.0.0.1:${{PLANWH_WEB_HOST_PORT:-{port}}}:{port}"]
+    assert args.forwarded_allow_ips == "127.0.0.1"
+    # as the role that owns the page's schema, whose password the init service sets
+    assert url(page, "PLANWH_WAREHOUSE_URL").username == WEB
+    assert "PLANWH_WEB_PASSWORD" in environment(services["airflow-init"])
+    assert url(page, "PLANWH_WAREHOUSE_URL").path == url(services["airflow-init"], "PLANWH_WAREHOUSE_URL").path
+    assert page["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    # its health check asks for a page the application serves without a sign-in
+    health = command_lines(page)[1]
+    assert health[:3] == ["curl", "--fail", f"http://localhost:{port}/dang-nhap"]
+    source = (REPO_ROOT / "include" / "planwh" / "web" / "app.py").read_text(encoding="utf-8")
+    assert '@app.get("/dang-nhap"' in source
+    # the landing folder and the state are the pipeline's: uploads are received where the DAGs look
+    assert set(page["volumes"]) >= {"${PLANWH_LANDING_HOST_DIR:-./landing}:/opt/planwh/landing",
+                                    "planwh-state:/opt/planwh/state"}
+    assert env["PLANWH_LANDING_DIR"] == environment(services["airflow-scheduler"])["PLANWH_LANDING_DIR"]

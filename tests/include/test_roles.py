@@ -24,7 +24,17 @@ import pytest
 from psycopg import errors
 
 from planwh.dbt import run_dbt
-from planwh.roles import BI, LOADER, ROLES, SYNC, TRANSFORMER, WAREHOUSE_ACCESS, RolesError, apply_roles
+from planwh.roles import (
+    BI,
+    LOADER,
+    MEMBER_OF,
+    ROLES,
+    SYNC,
+    TRANSFORMER,
+    WAREHOUSE_ACCESS,
+    RolesError,
+    apply_roles,
+)
 from planwh.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -328,6 +338,10 @@ def test_the_database_owner_can_apply_and_bi_reads_what_it_builds(server_url: st
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+            # the owner granted the sender page's role its membership of the loader's
+            for member, granted in MEMBER_OF.items():
+                for role in granted:
+                    conn.execute(f'revoke "{role}" from "{member}" granted by "{owner}"')
             conn.execute(f'drop role if exists "{owner}"')
 
 

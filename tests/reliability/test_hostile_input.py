@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import csv
 import re
-import struct
 import time
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
 import psycopg
 import pytest
-import xlsxwriter
 from conftest import (
     AT_PAYLOAD,
     DDE_PAYLOAD,
@@ -42,6 +39,7 @@ from planwh.ingest.feedback import FORMULA_TRIGGERS
 from planwh.ingest.load import ingest_file, ingest_landing
 
 files = load_module("ingest_files", "tests/include/ingest/ingest_files.py")
+hostile = load_module("hostile_files", "tests/reliability/hostile_files.py")
 RECEIVED = datetime(2024, 12, 15, 2, 0, tzinfo=UTC)
 NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?%?$")
 
@@ -206,24 +204,7 @@ def test_a_link_in_the_landing_folder_to_a_file_outside_it_is_not_read(settings,
 
 
 def workbook(path: Path, rows: list[list[str]], formulas: dict[str, tuple[str, str]] | None = None) -> Path:
-    book = xlsxwriter.Workbook(path)
-    sheet = book.add_worksheet("Báo cáo")
-    sheet.write_row(0, 0, files.SUBMISSION_HEADER)
-    for number, row in enumerate(rows, start=1):
-        sheet.write_row(number, 0, row)
-    for cell, (formula, cached) in (formulas or {}).items():
-        sheet.write_formula(cell, formula, None, cached)
-    book.close()
-    return path
-
-
-def rewrite(src: Path, dst: Path, change, extra: dict[str, bytes] | None = None) -> Path:
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            zout.writestr(item.filename, change(item.filename, zin.read(item.filename)))
-        for name, data in (extra or {}).items():
-            zout.writestr(name, data)
-    return dst
+    return hostile.workbook(path, files.SUBMISSION_HEADER, rows, formulas)
 
 
 def loaded(settings, path: Path):
@@ -237,37 +218,7 @@ def test_external_links_and_dde_formulas_are_read_as_their_cached_values_only(se
     plain = workbook(tmp_path / "plain.xlsx", [files.submission_row("products_total", ""),
                                                files.submission_row("books_published", "")],
                      {"F2": ("=[1]Sheet1!A1", "7"), "F3": (DDE_PAYLOAD, "9")})
-    link_rels = (
-        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats'
-        b'.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
-        b'officeDocument/2006/relationships/externalLinkPath" Target="file:///etc/passwd" TargetMode="External"/>'
-        b'</Relationships>'
-    )
-    link = (
-        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<externalLink xmlns="http://schemas.openxmlformats'
-        b'.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        b'<externalBook r:id="rId1"><sheetNames><sheetName val="Sheet1"/></sheetNames><sheetDataSet><sheetData '
-        b'sheetId="0"><row r="1"><cell r="A1"><v>999</v></cell></row></sheetData></sheetDataSet></externalBook>'
-        b'</externalLink>'
-    )
-
-    def add_link(name: str, data: bytes) -> bytes:
-        if name == "xl/_rels/workbook.xml.rels":
-            return data.replace(b"</Relationships>", b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
-                                b'officeDocument/2006/relationships/externalLink" Target="externalLinks/'
-                                b'externalLink1.xml"/></Relationships>')
-        if name == "xl/workbook.xml":
-            return data.replace(b"</sheets>", b'</sheets><externalReferences><externalReference r:id="rId99"/>'
-                                b'</externalReferences>')
-        if name == "[Content_Types].xml":
-            return data.replace(b"</Types>", b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType='
-                                b'"application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/>'
-                                b'</Types>')
-        return data
-
-    path = rewrite(plain, tmp_path / "bao-cao.xlsx", add_link, {
-        "xl/externalLinks/externalLink1.xml": link, "xl/externalLinks/_rels/externalLink1.xml.rels": link_rels,
-    })
+    path = hostile.with_external_link(plain, tmp_path / "bao-cao.xlsx")
 
     outcome = loaded(settings, path)
 
@@ -277,31 +228,15 @@ def test_external_links_and_dde_formulas_are_read_as_their_cached_values_only(se
     assert values == {"products_total": 7, "books_published": 9}
 
 
-XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-
-
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"])
 @pytest.mark.parametrize("trick, expected", [
-    ('<!ENTITY x SYSTEM "file:///etc/passwd">', "undefined entity"),  # external entity (XXE)
-    ('<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)),
-     "amplification"),  # billion laughs
+    (hostile.XXE, "undefined entity"),  # external entity (XXE)
+    (hostile.BILLION_LAUGHS, "amplification"),  # billion laughs
 ])
 def test_xml_entity_tricks_in_a_workbook_are_refused_quickly(settings, tmp_path: Path, part: str, trick: str,
                                                              expected: str) -> None:
     plain = workbook(tmp_path / "plain.xlsx", [files.submission_row(note="NOTE")])
-    entity = b"&x;" if "SYSTEM" in trick else b"&a9;"
-
-    def poison(name: str, data: bytes) -> bytes:
-        if name != part:
-            return data
-        root = b"sst" if "shared" in part else b"worksheet"
-        data = data.replace(XML_DECLARATION, XML_DECLARATION + b"\n<!DOCTYPE " + root + b" [" + trick.encode() + b"]>")
-        if "shared" in part:
-            return data.replace(b"NOTE", entity)
-        return data.replace(b"</sheetData>", b'<row r="9"><c r="A9" t="inlineStr"><is><t>' + entity
-                            + b"</t></is></c></row></sheetData>")
-
-    path = rewrite(plain, tmp_path / "bao-cao.xlsx", poison)
+    path = hostile.with_xml_entity(plain, tmp_path / "bao-cao.xlsx", part, trick)
     started = time.monotonic()
 
     outcome = loaded(settings, path)
@@ -318,27 +253,7 @@ def test_a_workbook_whose_zip_directory_lies_about_sizes_is_refused_without_expa
     # GIVEN a sheet of 64 MiB (spaces after the XML) that the zip directory declares as 4,000 bytes,
     # so that a size check trusting the directory lets it through
     plain = workbook(tmp_path / "plain.xlsx", [files.submission_row()])
-    path = tmp_path / "bao-cao.xlsx"
-    sheet = "xl/worksheets/sheet1.xml"
-    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            if item.filename != sheet:
-                zout.writestr(item.filename, zin.read(item.filename))
-                continue
-            with zout.open(sheet, "w") as member:
-                member.write(zin.read(sheet))
-                for _ in range(64):
-                    member.write(b" " * (1 << 20))
-    data = bytearray(path.read_bytes())
-    name = sheet.encode()
-    for signature, name_length_at, size_at, header in ((b"PK\x01\x02", 28, 24, 46), (b"PK\x03\x04", 26, 22, 30)):
-        at = data.find(signature)
-        while at >= 0:
-            length = struct.unpack_from("<H", data, at + name_length_at)[0]
-            if data[at + header:at + header + length] == name:
-                struct.pack_into("<I", data, at + size_at, 4000)
-            at = data.find(signature, at + 4)
-    path.write_bytes(bytes(data))
+    path = hostile.lying_zip(plain, tmp_path / "bao-cao.xlsx")
     assert path.stat().st_size < 1_000_000
 
     started = time.monotonic()
@@ -354,13 +269,7 @@ def test_a_workbook_whose_zip_directory_lies_about_sizes_is_refused_without_expa
 
 
 def test_zip_bombs_and_oversize_files_are_refused_with_a_reason_the_sender_reads(settings, tmp_path: Path) -> None:
-    bomb = tmp_path / "bao-cao-bomb.xlsx"
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml", "<workbook/>")
-        with zf.open("xl/worksheets/sheet1.xml", "w") as member:
-            for _ in range(40):
-                member.write(b"\0" * (1 << 20))
+    bomb = hostile.zip_bomb(tmp_path / "bao-cao-bomb.xlsx")
     big = files.write_csv(tmp_path / "bao-cao-big.csv", files.SUBMISSION_HEADER,
                           [files.submission_row(note="x" * 200) for _ in range(200)])
     small_limit = settings.with_overrides(max_file_bytes=20_000)

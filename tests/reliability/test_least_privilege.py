@@ -19,30 +19,33 @@ from conftest import as_role, attempt, create_database, drop_database
 from psycopg import errors
 
 from planwh.ingest.schema import ensure_schema as ingest_schema
-from planwh.roles import BI, LOADER, SYNC, TRANSFORMER, apply_roles
+from planwh.roles import BI, LOADER, SYNC, TRANSFORMER, WEB, apply_roles
 from planwh.sync.national import ensure_schema as national_schema
 from planwh.sync.source import ensure_schema as sync_source_schema
 from planwh.validate import ensure_published_schema
+from planwh.web.schema import ensure_web_schema
 
 DENIED = errors.InsufficientPrivilege.__name__
 ALL = ("select", "insert", "update", "delete", "truncate")
 READ, APPEND = ("select",), ("select", "insert")
 
-# schema -> role -> privileges on every table in it (README, "Roles"). Absent: nothing at all.
+# schema -> role -> privileges on every table in it (README, "Roles"). Absent: nothing at all. The
+# sender page's role holds the loader's privileges through its membership, and its own schema.
 POLICY: dict[str, dict[str, tuple[str, ...]]] = {
-    "landing": {LOADER: ALL, TRANSFORMER: READ},
-    "raw": {LOADER: ALL},
-    "quarantine": {LOADER: ALL},
-    "published": {LOADER: ALL, TRANSFORMER: READ},
-    "audit": {LOADER: ALL, TRANSFORMER: APPEND},
-    "reference": {TRANSFORMER: ALL, LOADER: READ},
+    "landing": {LOADER: ALL, TRANSFORMER: READ, WEB: ALL},
+    "raw": {LOADER: ALL, WEB: ALL},
+    "quarantine": {LOADER: ALL, WEB: ALL},
+    "published": {LOADER: ALL, TRANSFORMER: READ, WEB: ALL},
+    "audit": {LOADER: ALL, TRANSFORMER: APPEND, WEB: ALL},
+    "reference": {TRANSFORMER: ALL, LOADER: READ, WEB: READ},
     "staging": {TRANSFORMER: ALL},
     "intermediate": {TRANSFORMER: ALL},
-    "marts": {TRANSFORMER: ALL, LOADER: READ, SYNC: READ, BI: READ},
+    "marts": {TRANSFORMER: ALL, LOADER: READ, SYNC: READ, BI: READ, WEB: READ},
     "sync": {SYNC: ALL},
+    "web": {WEB: ALL},
 }
 NATIONAL_POLICY = {"national": {SYNC: ALL}}
-ROLES = (LOADER, TRANSFORMER, SYNC, BI)
+ROLES = (LOADER, TRANSFORMER, SYNC, BI, WEB)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,8 @@ def warehouse(pipeline) -> dict[str, str]:
         "national_url": create_database(server, names["national_url"], template=pipeline.national_db_name),
     }
     apply_roles(urls["url"], national_url=urls["national_url"])
+    with psycopg.connect(as_role(urls["url"], WEB), autocommit=True) as conn:
+        ensure_web_schema(conn)  # the sender page's tables, created by its own role as on its first start
     yield urls
     for name in names.values():
         drop_database(server, name)
@@ -115,7 +120,7 @@ def test_the_warehouse_has_the_schemas_and_tables_the_policy_covers(warehouse) -
     everything = relations(warehouse["url"])
     schemas = set(everything.values())
     assert {"landing", "raw", "quarantine", "published", "audit", "reference", "staging", "intermediate", "marts",
-            "sync"} <= schemas
+            "sync", "web"} <= schemas
     assert len(everything) >= 60
 
 
@@ -140,6 +145,7 @@ def attempt_alone(url: str, statement: str) -> str:
     "copy raw.training_attendance from '/etc/passwd'",
     "create extension dblink",
     "grant planwh_loader to current_user",
+    "grant planwh_web to current_user",
 ])
 def test_no_role_can_administer_the_server_or_escape_to_files_and_programs(warehouse, role: str,
                                                                            statement: str) -> None:

@@ -96,7 +96,12 @@ def run(args: argparse.Namespace) -> int:
     states = _run_chain(settings, day)
     _done(started)
 
-    started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi)")
+    # before the roles: its tables, made here by the warehouse's login, are then handed to planwh_web
+    started = _step("Sender page (planwh serve): demo accounts")
+    print(_sender_accounts(settings))
+    _done(started)
+
+    started = _step("Database roles (loader, transformer, sync, BI reader planwh_bi, sender page planwh_web)")
     print(_apply_roles(settings))
     _done(started)
 
@@ -186,6 +191,36 @@ def _apply_roles(settings: Settings) -> str:
         warehouse_url(settings), passwords_from_environment([], dict(os.environ)), national_url=national_url(settings)
     )
     return describe_outcome(outcome)
+
+
+def _sender_accounts(settings: Settings) -> str:
+    """Accounts for one sample agency that owes a report and its province's focal point, each with a
+    one-time sign-in link (printed here only), and how to start the page."""
+    from planwh.web.accounts import invite
+    from planwh.web.obligations import province_name
+    from planwh.web.schema import ensure_web_schema
+
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        ensure_web_schema(conn)
+        row = conn.execute(
+            """
+            select c.agency_code, c.agency_name, c.province_code from marts.fct_submission_compliance as c
+            inner join marts.dim_agency as a on a.agency_code = c.agency_code and a.is_latest_version
+            where c.is_expected and not c.is_received and c.period_kind = 'year' and a.agency_kind = 'department'
+            order by c.year desc, c.province_code, c.agency_code limit 1
+            """
+        ).fetchone()
+        if row is None:
+            return "no agency owes a report in the sample: no demo account made"
+        agency = invite(conn, settings, agency=(row[0], row[1]))
+        focal = invite(conn, settings, province=(row[2], province_name(conn, row[2]) or row[2]))
+    return (
+        f"start the page:   .venv/bin/planwh serve        (listens on {settings.web_public_url}; Ctrl-C stops it)\n"
+        f"then open, once:  {agency.link}\n"
+        f"                  ({agency.account.display_name}, user name {agency.account.username}: set a password there)\n"
+        f"focal point of province {row[2]}: {focal.link}\n"
+        "more accounts:    .venv/bin/planwh senders invite --agency CODE | --province CODE | --all --province CODE"
+    )
 
 
 def _ingest_summary(settings: Settings) -> None:

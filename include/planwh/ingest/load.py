@@ -120,6 +120,11 @@ class FileOutcome:
     other_sheets: list[tuple[str, bool]] = field(default_factory=list)
     course_sheet: str | None = None
     guessed: str | None = None  # check_file: how the kind of file was found
+    # check_file of a report: the distinct (agency_code, period) of the rows that would load, so that
+    # a caller can tell whose report it is (the sender page refuses another agency's)
+    loaded_keys: list[tuple[str, str]] = field(default_factory=list)
+    # check_file of a report: its first rows that would load (row, measure, task, value), to show the sender
+    loaded_rows: list[tuple] = field(default_factory=list)
 
     def summary(self) -> fb.FeedbackSummary:
         return fb.FeedbackSummary(
@@ -915,6 +920,16 @@ def _dry_run(settings: Settings, outcome: FileOutcome, moment: datetime, sheet: 
             if outcome.status == "loaded":
                 outcome.status = "checked"
             outcome.is_current_version, outcome.supersedes_file_id = False, None
+            if source == "submissions" and outcome.status == "checked":
+                outcome.loaded_keys = [tuple(r) for r in conn.execute(
+                    "select distinct agency_code, period from raw.agency_submissions where file_id = %s order by 1, 2",
+                    (outcome.file_id,),
+                )]
+                outcome.loaded_rows = [tuple(r) for r in conn.execute(
+                    "select row_number, measure_code, task_code, value from raw.agency_submissions where file_id = %s "
+                    "order by row_number limit 500",
+                    (outcome.file_id,),
+                )]
             outcome.problems = list(fb.rows_from_quarantine(conn, source, outcome.file_id, outcome.headers))
             outcome.problem_counts = dict(Counter(p.reason_code for p in outcome.problems))
         finally:

@@ -570,6 +570,11 @@ def take_one(
         )
 
 
+def reception_by_id(conn: psycopg.Connection, reception_id: int) -> Reception | None:
+    with conn.transaction():
+        return _fetch_reception(conn, "reception_id = %s", (reception_id,))
+
+
 def is_loaded(conn: psycopg.Connection, reception_id: int) -> bool:
     with conn.transaction():
         return conn.execute(
