@@ -27,6 +27,8 @@ import pytest
 from indicators_in_pandas import mart_differences
 
 from planwh.ingest.parsing import VIETNAM_TZ
+from planwh.ingest.reception import sweep
+from planwh.ingest.schema import SOURCES
 from planwh.orchestration.tasks import DAG_SOURCES, Interval, build_warehouse, run_ingest_dag_code
 from planwh.sample import SampleSpec, generate_sample
 from planwh.settings import PROJECT_ROOT, Settings
@@ -48,10 +50,13 @@ QUANG_NAM_PRESS = {"49-BAO": "Báo Quảng Nam", "49-PTTH": "Đài Phát thanh v
 
 @pytest.fixture(scope="module")
 def demo_warehouse(warehouse_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """The demo sample, every file received since 2023 taken by one run of each ingest DAG's task
-    code (as ``planwh demo`` does through the DAGs), then the transform DAG's build."""
+    """The demo sample's landing history registered at the files' own times (``planwh landing sweep
+    --history``, as a deployment takes a folder over), taken by one run of each ingest DAG's task
+    code over 2023 to the last file, then the transform DAG's build."""
     with warehouse_database(tmp_path_factory.mktemp("demo-sample")) as settings:
         manifest = generate_sample(settings.landing_dir, SampleSpec(), clean=True)
+        for source in SOURCES:
+            sweep(settings, source, history=True)
         last = max(datetime.fromisoformat(f.sent_at).astimezone(VIETNAM_TZ).date() for f in manifest.files)
         interval = Interval(datetime.combine(date(2023, 1, 1), time(), VIETNAM_TZ),
                             datetime.combine(last + timedelta(days=1), time(), VIETNAM_TZ))
